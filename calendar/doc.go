@@ -1,0 +1,54 @@
+// Package calendar is Gatehouse's calendar domain: iCalendar objects
+// (RFC 5545), time zones and the ActiveSync TimeZone blob, recurrence rules
+// and their bounded expansion, the mapping of events and tasks to and from
+// ActiveSync Calendar: and Tasks: elements, meetings (iTIP, RFC 5546, carried
+// by iMIP, RFC 6047) and free/busy.
+//
+// It is a leaf: it imports go-ical (the object model shared with CalDAV
+// libraries), rrule-go and the standard library, and nothing of Gatehouse.
+// The ActiveSync side speaks plain Go structs (EASEvent, EASTask,
+// EASRecurrence, EASMeetingRequest); turning them into WBXML is the front
+// end's job.
+//
+// # The stored text is the truth
+//
+// The store keeps each calendar object as the iCalendar text a client sent
+// (one UID: the master and its RECURRENCE-ID overrides, with their
+// VTIMEZONEs). Every user of this package reads that text and writes a new
+// text; nobody keeps a second model of an event.
+//
+// # Invariants
+//
+//  1. Merge, never rebuild. A change from a device (MergeEvent, MergeTask) or
+//     an iTIP message (ApplyReply, ApplyCancel, ApplyRequest) is applied to
+//     the parsed stored object property by property. Properties, parameters,
+//     alarms and components the change does not speak of are kept byte for
+//     byte in value (X- properties, ATTACH, extra VALARMs, ATTENDEE
+//     parameters, Apple and Google extensions). A device value equal to what
+//     the device was sent for the stored object is no change at all.
+//  2. Never overwrite the stored RRULE with a lossy echo. ActiveSync cannot
+//     express every RRULE; the device gets the nearest pattern
+//     (RecurrenceFromRule). When the device sends that same pattern back,
+//     the stored RRULE stays. Only a pattern that differs from what we sent
+//     replaces it.
+//  3. Bounded expansion. Expanding a recurrence examines at most
+//     ExpandOptions.MaxWork candidates and returns at most MaxInstances
+//     instances, whatever the RRULE (FREQ=SECONDLY, impossible BYxxx
+//     combinations, COUNT=10^9); past the bound it returns ErrTooComplex
+//     with what it found. The iCalendar reader refuses input over
+//     MaxObjectSize and nesting deeper than a few levels, and never panics.
+//  4. Time is wall-clock in the event's zone. Recurrence is computed on the
+//     wall clock of DTSTART's zone and turned into instants afterwards
+//     (RFC 5545 3.3.5: a time in a DST gap takes the offset from before the
+//     gap, an ambiguous time its first instant). All-day events are dates,
+//     never instants: they keep their date in every zone from UTC−12 to
+//     UTC+14; only the ≤14.1 wire format turns them into midnights in the
+//     blob's zone and back.
+//  5. The server owns PARTSTAT in 16.x; a device cannot reset an attendee's
+//     status by leaving it out. Attendees are merged by address, keeping
+//     their stored parameters.
+//
+// Facts and their sources: [MS-ASCAL], [MS-ASDTYPE] 2.7.6 (TimeZone),
+// [MS-ASEMAIL] (MeetingRequest), [MS-OXCICAL] 2.1.3.1.1.20.26 (GlobalObjId),
+// RFC 5545, 5546, 6047, 7529, and the project fact sheet eas-pim.md.
+package calendar
