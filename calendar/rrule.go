@@ -64,6 +64,7 @@ type Rule struct {
 	BySetPos    []int
 	WKST        time.Weekday
 	HasWKST     bool
+	LeapMonth   bool   // RFC 7529: BYMONTH=5L, the leap month after month 5
 	RScale      string // RFC 7529
 	Skip        string // RFC 7529
 	Extra       []string
@@ -121,6 +122,10 @@ func ParseRule(s string) (Rule, error) {
 		case "BYWEEKNO":
 			r.ByWeekNo, err = intList(v, 1, 53, true)
 		case "BYMONTH":
+			if strings.HasSuffix(strings.ToUpper(v), "L") && !strings.Contains(v, ",") {
+				r.LeapMonth = true
+				v = v[:len(v)-1]
+			}
 			r.ByMonth, err = intList(v, 1, 12, false)
 		case "BYSETPOS":
 			r.BySetPos, err = intList(v, 1, 366, true)
@@ -253,7 +258,11 @@ func (r Rule) String() string {
 		}
 		b.WriteString(";" + name + "=" + strings.Join(s, ","))
 	}
-	list("BYMONTH", r.ByMonth)
+	if r.LeapMonth && len(r.ByMonth) == 1 {
+		b.WriteString(";BYMONTH=" + strconv.Itoa(r.ByMonth[0]) + "L")
+	} else {
+		list("BYMONTH", r.ByMonth)
+	}
 	list("BYWEEKNO", r.ByWeekNo)
 	list("BYYEARDAY", r.ByYearDay)
 	list("BYMONTHDAY", r.ByMonthDay)
