@@ -355,11 +355,13 @@ func (mc *mergeCtx) applyTimes(c *ical.Component, dev EASItem, blob *TimeZone, p
 				tzid = loc.String()
 			}
 			ns, ne = NewDateTimeIn(sI, loc, tzid), NewDateTimeIn(eI, loc, tzid)
-			mc.ensureVTimezone(tzid, loc, custom, sI)
 		}
 	}
 	changed := false
 	if oldStart.IsZero() || ns.IsDate != oldStart.IsDate || !sameDateTime(ns, oldStart, opts.zone()) {
+		if ns.TZID != "" {
+			mc.ensureVTimezone(ns.TZID, loc, custom, sI)
+		}
 		setDateTime(c, ical.PropDateTimeStart, ns)
 		changed = true
 		mc.touch(c, "StartTime")
