@@ -77,9 +77,9 @@ func ParseServerID(sid string) (folder, item int64, err error) {
 // mailIndex is what delivery derives from a message before its transaction starts.
 type mailIndex struct {
 	subject, from, to, messageID, inReplyTo, thread, preview string
-	sent                                                      int64
-	hasAttachment                                             bool
-	structure                                                 []byte
+	sent                                                     int64
+	hasAttachment                                            bool
+	structure                                                []byte
 }
 
 func indexMessage(raw []byte) *mailIndex {
