@@ -484,6 +484,34 @@ var corpus = []corpusCase{
 		threadKey: "subject:e6fd79abf5747ab34e9989ed",
 		sections:  map[string]string{"1": "x\ry", "1.MIME": "\r\n"},
 	},
+	{
+		file:    "koi8r-raw-headers.eml",
+		subject: "Привет из Москвы", from: "Иван Петров <ivan@example.ru>", to: "Ольга <olga@example.ru>",
+		date:      "2025-06-19T12:00:00+03:00",
+		shape:     "multipart/alternative(text/plain,text/html)",
+		text:      "Добрый день!",
+		html:      "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\"></head><body>Добрый день!</body></html>",
+		preview:   "Добрый день!",
+		threadKey: "<koi8@example.ru>",
+	},
+	{
+		file:    "iso2022jp-raw.eml",
+		subject: "会議の件", from: "山田 <yamada@example.jp>", to: "suzuki@example.jp",
+		date:      "2025-06-20T09:00:00+09:00",
+		shape:     "text/plain",
+		text:      "明日は休みです。\n",
+		preview:   "明日は休みです。",
+		threadKey: "<jis@example.jp>",
+	},
+	{
+		file:    "bom-html-fallback.eml",
+		subject: "Whitespace text part", from: "a@example.org", to: "b@example.org",
+		shape:     "multipart/alternative(text/plain,text/html)",
+		text:      "  \t ", // BOM removed
+		html:      "<p>Real content</p>",
+		preview:   "Real content",
+		threadKey: "<bom@example.org>",
+	},
 }
 
 // otherEndings converts LF to CRLF or CRLF to LF.

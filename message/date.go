@@ -21,7 +21,7 @@ var obsZones = map[string]int{
 // non-RFC layouts (ISO 8601, ctime).
 func parseDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(stripComments(s))
-	if s == "" {
+	if s == "" || len(s) > 200 { // a date-time is about 31 characters
 		return time.Time{}, false
 	}
 	if t, ok := fastDate(s); ok {

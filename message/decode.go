@@ -194,6 +194,9 @@ func (ps *parser) bodyText(p *Part) string {
 	}
 	b := decodeTransfer(body, p.Encoding)
 	cs := p.Params["charset"]
+	if cs == "" && p.Subtype == "html" && !isASCII(b) && !utf8.Valid(b) {
+		cs = metaCharset(b) // HTML 4.01 5.2.2
+	}
 	s, ok := convertCharset(cs, b)
 	if !ok {
 		ps.problemf("unknown charset %q at offset %d: read as UTF-8", clip(cs), p.HeaderStart)
@@ -202,7 +205,45 @@ func (ps *parser) bodyText(p *Part) string {
 		}
 		return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
 	}
-	return s
+	return strings.TrimPrefix(s, "\uFEFF") // byte order mark
+}
+
+// metaCharset finds the charset an HTML document declares in a meta tag
+// near its start, or "".
+func metaCharset(b []byte) string {
+	head := b[:min(len(b), 2048)]
+	for i := 0; ; {
+		j := indexFoldBytes(head[i:], "charset=")
+		if j < 0 {
+			return ""
+		}
+		i += j + len("charset=")
+		k := i
+		for k < len(head) && (head[k] == '"' || head[k] == '\'') {
+			k++
+		}
+		e := k
+		for e < len(head) && (isAlnum(head[e]) || head[e] == '-' || head[e] == '_' || head[e] == ':' || head[e] == '.') {
+			e++
+		}
+		if e > k {
+			return string(head[k:e])
+		}
+	}
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// indexFoldBytes finds the lower-case ASCII string sub in b, ignoring case.
+func indexFoldBytes(b []byte, sub string) int {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if eqFold(b[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // DecodedBody returns the body of p with its Content-Transfer-Encoding

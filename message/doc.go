@@ -29,6 +29,9 @@
 //	raw[p.HeaderStart:p.BodyStart] is the header, with its empty line
 //	raw[p.BodyStart:p.End] is the body, still transfer-encoded
 //
+// (A header that runs to the end of the entity, or that ends at a line that
+// is not a header field, has no empty line; BodyStart is then End or the
+// start of that line.)
 // and every child c of a multipart p, and the Structure s of an encapsulated
 // message in a message/rfc822 part p, lie inside p's body, in order and
 // without overlap:

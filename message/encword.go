@@ -84,11 +84,18 @@ func decodeWords(s string) string {
 	return out.String()
 }
 
+// An encoded word is at most 75 characters (RFC 2047 2); longer ones are
+// accepted up to these bounds, which keep scanning linear.
+const (
+	maxCharsetLen = 64
+	maxWordText   = 1000
+)
+
 // scanWord reads the encoded word "=?charset?e?text?=" at s[start:].
 func scanWord(s string, start int) (cs string, enc byte, text string, end int, ok bool) {
 	p := start + 2
-	q := strings.IndexByte(s[p:], '?')
-	if q <= 0 || q > 64 {
+	q := strings.IndexByte(s[p:min(len(s), p+maxCharsetLen+1)], '?')
+	if q <= 0 {
 		return
 	}
 	cs = s[p : p+q]
@@ -108,7 +115,7 @@ func scanWord(s string, start int) (cs string, enc byte, text string, end int, o
 		return
 	}
 	p += 2
-	e := strings.Index(s[p:], "?=")
+	e := strings.Index(s[p:min(len(s), p+maxWordText+2)], "?=")
 	if e < 0 {
 		return
 	}

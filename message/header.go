@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -288,15 +289,33 @@ func (ps *parser) unfold(s span) string {
 		}
 		b = u
 	}
-	return headerUTF8(b)
+	return headerText(b, ps.hint)
 }
 
-// headerUTF8 converts a raw header value to a string. Raw UTF-8 is accepted
-// as is (RFC 6532 3.2); other 8-bit bytes are taken as Windows-1252, the
-// usual superset of Latin-1 that such headers are written in.
-func headerUTF8(b []byte) string {
-	if isASCII(b) || utf8.Valid(b) {
+// headerUTF8 converts a raw header value to a string; see headerText.
+func headerUTF8(b []byte) string { return headerText(b, "") }
+
+// headerText converts a raw header value to a string. Raw UTF-8 is accepted
+// as is (RFC 6532 3.2). Raw ISO-2022-JP (escape sequences, as old Japanese
+// mailers wrote headers) is decoded. Other 8-bit bytes are taken to be in
+// the charset hint (the message's body charset) if there is one, else in
+// Windows-1252, the usual superset of Latin-1 such headers are written in.
+func headerText(b []byte, hint string) string {
+	if isASCII(b) {
+		if bytes.IndexByte(b, 0x1b) >= 0 {
+			if s, ok := convertCharset("iso-2022-jp", b); ok && !strings.ContainsRune(s, utf8.RuneError) {
+				return s
+			}
+		}
 		return string(b)
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	if hint != "" {
+		if s, ok := convertCharset(hint, b); ok && !strings.ContainsRune(s, utf8.RuneError) {
+			return s
+		}
 	}
 	return latin1(b)
 }

@@ -2,6 +2,8 @@ package message
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -165,8 +167,10 @@ type Attachment struct {
 func Parse(raw []byte) (p *Parsed) {
 	defer func() {
 		if r := recover(); r != nil {
+			sum := sha256.Sum256(raw)
 			p = &Parsed{
 				Structure: leafPart(0, len(raw)),
+				ThreadKey: "message:" + hex.EncodeToString(sum[:12]),
 				Problems:  []string{fmt.Sprintf("internal error: %v", r)},
 			}
 		}
@@ -189,7 +193,7 @@ func parse(raw []byte) *Parsed {
 	ps := &parser{raw: raw}
 	root, h := ps.entity(0, len(raw), 0, "text", "plain", true)
 	p := &Parsed{Structure: root}
-	p.Envelope = ps.envelope(&h)
+	p.Envelope = ps.envelopeOf(&h, root)
 	if refs, ok := ps.value(&h, fReferences); ok {
 		p.References = msgIDs(refs)
 	}
@@ -207,9 +211,8 @@ func parse(raw []byte) *Parsed {
 			break
 		}
 	}
-	if p.Text != "" {
-		p.Preview = textPreview(p.Text, PreviewRunes)
-	} else if p.HTML != "" {
+	p.Preview = textPreview(p.Text, PreviewRunes)
+	if p.Preview == "" && p.HTML != "" {
 		p.Preview = htmlPreview(p.HTML, PreviewRunes)
 	}
 	p.Problems = ps.problems
@@ -221,6 +224,9 @@ type parser struct {
 	raw      []byte
 	problems []string
 	nparts   int
+	// hint is the charset assumed for raw 8-bit header values that are
+	// not UTF-8, while an envelope is read.
+	hint string
 	// declared remembers the media type of parts whose Type was replaced
 	// because they could not be read as declared.
 	declared map[*Part]string
@@ -356,7 +362,7 @@ func (ps *parser) encapsulated(p *Part, depth int) {
 		return
 	}
 	inner, h := ps.entity(int(p.BodyStart), int(p.End), depth+1, "text", "plain", false)
-	p.Message = &MessagePart{Envelope: ps.envelope(&h), Structure: inner}
+	p.Message = &MessagePart{Envelope: ps.envelopeOf(&h, inner), Structure: inner}
 }
 
 // multipart splits the body of p at its boundary delimiters (RFC 2046 5.1.1)

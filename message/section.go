@@ -158,7 +158,7 @@ func FilterHeader(header []byte, fields []string, not bool) []byte {
 				name := bytes.TrimRight(header[pos:pos+colon], " \t")
 				match := false
 				for _, f := range fields {
-					if len(f) == len(name) && strings.EqualFold(f, string(name)) {
+					if len(f) == len(name) && eqFoldBoth(name, f) {
 						match = true
 						break
 					}
@@ -175,4 +175,24 @@ func FilterHeader(header []byte, fields []string, not bool) []byte {
 		pos = next
 	}
 	return append(out, blank...)
+}
+
+// eqFoldBoth reports whether b and s are equal ignoring ASCII case.
+func eqFoldBoth(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

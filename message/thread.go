@@ -7,6 +7,35 @@ import (
 	"unicode/utf8"
 )
 
+// envelopeOf builds the Envelope of a message from its header h; body is
+// its parsed top-level entity, whose first text charset is the hint for raw
+// 8-bit header values.
+func (ps *parser) envelopeOf(h *header, body *Part) Envelope {
+	ps.hint = bodyCharset(body, 0)
+	defer func() { ps.hint = "" }()
+	return ps.envelope(h)
+}
+
+// bodyCharset returns the charset of the first text part of p that names
+// one other than US-ASCII or UTF-8.
+func bodyCharset(p *Part, depth int) string {
+	if p.Type == "text" {
+		switch cs := normCharset(p.Params["charset"]); cs {
+		case "", "us-ascii", "utf-8", "utf8":
+		default:
+			return cs
+		}
+	}
+	if depth < 8 {
+		for _, c := range p.Children {
+			if cs := bodyCharset(c, depth+1); cs != "" {
+				return cs
+			}
+		}
+	}
+	return ""
+}
+
 // envelope builds the Envelope of an entity's header.
 func (ps *parser) envelope(h *header) Envelope {
 	var e Envelope

@@ -1,0 +1,50 @@
+package message
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics and that its result keeps the
+// offsets invariant (doc.go) for any input. Seeds are the testdata corpus.
+func FuzzParse(f *testing.F) {
+	files, err := filepath.Glob("testdata/*")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed corpus: %v", err)
+	}
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(raw) > 64<<10 {
+			raw = raw[:64<<10] // keep mutation fast
+		}
+		f.Add(raw)
+	}
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: message/rfc822\n\nContent-Type: multipart/digest; boundary=b\n\n--b\n\nSubject: x\n\n--b--\n--a--\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p := parse(raw) // without Parse's recover, so panics surface
+		checkInvariants(t, raw, p)
+		// Every part's sections resolve to ranges within raw.
+		var walk func(part *Part, sec []int)
+		walk = func(part *Part, sec []int) {
+			for _, spec := range []string{"", "MIME", "HEADER", "TEXT"} {
+				if s, e, ok := p.Structure.SectionRange(sec, spec); ok && (s < 0 || s > e || e > int64(len(raw))) {
+					t.Fatalf("SectionRange(%v, %q) = %d,%d", sec, spec, s, e)
+				}
+			}
+			if len(sec) > 0 {
+				if s, e, ok := p.Structure.SectionRange(sec, "MIME"); ok {
+					FilterHeader(raw[s:e], []string{"content-type"}, false)
+				}
+			}
+			part.DecodedText(raw)
+			for i, c := range part.Children {
+				walk(c, append(sec[:len(sec):len(sec)], i+1))
+			}
+		}
+		walk(p.Structure, nil)
+	})
+}
