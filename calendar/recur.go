@@ -185,7 +185,7 @@ func (it *ruleIter) skipTo(t time.Time) {
 		// Start of the dtstart week, aligned to WKST.
 		cur := time.Date(it.year, time.Month(it.month), it.day, 0, 0, 0, 0, time.UTC)
 		ws := cur.AddDate(0, 0, -((it.weekday - it.wkst + 7) % 7))
-		weeks := int(t.Sub(ws).Hours() / 24 / 7)
+		weeks := int((t.Unix() - ws.Unix()) / (7 * 86400))
 		k := weeks / n
 		if k > 1 {
 			nd := ws.AddDate(0, 0, (k-1)*n*7)
@@ -194,7 +194,7 @@ func (it *ruleIter) skipTo(t time.Time) {
 		}
 	case Daily:
 		cur := time.Date(it.year, time.Month(it.month), it.day, 0, 0, 0, 0, time.UTC)
-		days := int(t.Sub(cur).Hours() / 24)
+		days := int((t.Unix() - cur.Unix()) / 86400)
 		k := days / n
 		if k > 1 {
 			it.setDay(cur.AddDate(0, 0, (k-1)*n))
