@@ -1,0 +1,281 @@
+// Package app wires Gatehouse together: the store, the directory, TLS, the control
+// socket and every front end's listener, and takes them down again in order
+// (two-phase shutdown, store last).
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Server is a front end serving one listener.
+type Server interface {
+	Serve(ln net.Listener) error
+	// Shutdown is phase one: stop accepting, wake long polls (IDLE, Ping, hanging
+	// Sync) and wait for sessions to end until ctx is done.
+	Shutdown(ctx context.Context) error
+	// Close is phase two: drop whatever is still running.
+	Close() error
+}
+
+// App is a running Gatehouse.
+type App struct {
+	Cfg    *config.Config
+	Log    *slog.Logger
+	Store  *store.Store
+	Dir    *directory.Directory
+	Admin  *admin.Service
+	TLS    *tls.Config
+	Router chi.Router // served on the http and https listeners; ActiveSync and Autodiscover mount here
+
+	// AdminPassword is set when this start created the first administrator.
+	AdminEmail, AdminPassword string
+
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	control *admin.ControlServer
+	mu      sync.Mutex
+	running []running
+	bgDone  chan struct{}
+}
+
+type running struct {
+	name string
+	srv  Server
+	ln   net.Listener
+	done chan error
+}
+
+// New opens the store and prepares every subsystem; nothing listens yet.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	st, err := store.Open(ctx, store.Options{
+		Dir:            cfg.DataDir,
+		Readers:        cfg.Store.ReaderConnections,
+		BlobGrace:      time.Duration(cfg.Store.BlobGracePeriod),
+		MaxMessageSize: int64(cfg.Limits.MaxMessageSize),
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Log: log, Store: st, bgDone: make(chan struct{})}
+	a.Dir = directory.New(st, directory.Options{
+		DefaultDomain:    cfg.DefaultDomain(),
+		ThrottleAfter:    cfg.Auth.ThrottleAfterFailures,
+		ThrottleMaxDelay: time.Duration(cfg.Auth.ThrottleMaxDelay),
+		ThrottleWindow:   time.Duration(cfg.Auth.ThrottleWindow),
+		Logger:           log,
+	})
+	a.Admin = admin.NewService(st, a.Dir)
+	cert, created, err := loadOrCreateCert(cfg.DataDir, cfg.TLS.Cert, cfg.TLS.Key, cfg.Hostname)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if created {
+		log.Info("created a self-signed certificate", "host", cfg.Hostname, "dir", "tls/")
+	}
+	a.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if err := a.bootstrap(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Router = chi.NewRouter()
+	a.Router.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	return a, nil
+}
+
+// bootstrap creates admin@<domain> with a random password on first start with an
+// empty store.
+func (a *App) bootstrap(ctx context.Context) error {
+	accts, err := a.Store.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(accts) > 0 {
+		return nil
+	}
+	email := "admin@" + a.Cfg.DefaultDomain()
+	pw := admin.RandomPassword()
+	if _, _, err := a.Dir.CreateUser(ctx, directory.NewUser{Email: email, Password: pw,
+		Attributes: store.Attributes{DisplayName: "Administrator"}}); err != nil {
+		return fmt.Errorf("create first administrator: %w", err)
+	}
+	a.AdminEmail, a.AdminPassword = email, pw
+	a.Log.Info("created the first administrator", "user", email)
+	return nil
+}
+
+// Start binds every configured listener that has a front end, and the control socket.
+func (a *App) Start() error {
+	a.baseCtx, a.cancel = context.WithCancel(context.Background())
+	var err error
+	if a.control, err = admin.ListenControl(a.Cfg.DataDir, a.Admin, a.Log); err != nil {
+		return err
+	}
+	go a.control.Serve(a.baseCtx)
+
+	l := a.Cfg.Listen
+	httpSrv := func() Server {
+		return &http.Server{
+			Handler: a.Router,
+			// No WriteTimeout: it would cut parked Pings and hanging Syncs (DESIGN.md §3);
+			// handlers set their own deadlines with http.ResponseController.
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       5 * time.Minute,
+			BaseContext:       func(net.Listener) context.Context { return a.baseCtx },
+			ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelDebug),
+		}
+	}
+	listeners := []struct {
+		name, addr string
+		tls        bool
+		srv        func() Server
+	}{
+		{"http", l.HTTP, false, httpSrv},
+		{"https", l.HTTPS, true, httpSrv},
+		// Front ends built by their own issues join here: imap, imaps, smtp,
+		// submission, submissions, ldap, ldaps.
+		{"imap", l.IMAP, false, nil},
+		{"imaps", l.IMAPS, true, nil},
+		{"smtp", l.SMTP, false, nil},
+		{"submission", l.Submission, false, nil},
+		{"submissions", l.Submissions, true, nil},
+		{"ldap", l.LDAP, false, nil},
+		{"ldaps", l.LDAPS, true, nil},
+	}
+	for _, spec := range listeners {
+		if spec.addr == "" {
+			continue
+		}
+		if spec.srv == nil {
+			a.Log.Debug("listener configured, front end not built yet", "listener", spec.name, "addr", spec.addr)
+			continue
+		}
+		ln, err := net.Listen("tcp", spec.addr)
+		if err != nil {
+			a.shutdownListeners(context.Background())
+			return fmt.Errorf("listen %s on %s: %w", spec.name, spec.addr, err)
+		}
+		if spec.tls {
+			ln = tls.NewListener(ln, a.TLS)
+		}
+		r := running{name: spec.name, srv: spec.srv(), ln: ln, done: make(chan error, 1)}
+		go func() { r.done <- r.srv.Serve(r.ln) }()
+		a.mu.Lock()
+		a.running = append(a.running, r)
+		a.mu.Unlock()
+		a.Log.Info("listening", "listener", spec.name, "addr", ln.Addr().String())
+	}
+	go a.maintenance()
+	return nil
+}
+
+// Addr returns the bound address of a listener ("" if it is not running).
+func (a *App) Addr(name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range a.running {
+		if r.name == name {
+			return r.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// maintenance collects unreferenced blobs soon after start and then every few hours.
+func (a *App) maintenance() {
+	defer close(a.bgDone)
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.baseCtx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.Store.CollectBlobs(a.baseCtx); err != nil && a.baseCtx.Err() == nil {
+			a.Log.Error("blob collection", "err", err)
+		}
+		t.Reset(6 * time.Hour)
+	}
+}
+
+// Shutdown stops Gatehouse in two phases: listeners stop accepting and sessions are
+// asked to finish (long polls woken) within the grace period; then everything left is
+// cancelled and closed; the store closes last.
+func (a *App) Shutdown(ctx context.Context) error {
+	grace := time.Duration(a.Cfg.ShutdownGrace)
+	gctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	a.shutdownListeners(gctx)
+	var errs []error
+	if a.cancel != nil {
+		a.cancel()
+		<-a.bgDone
+	}
+	if a.control != nil {
+		errs = append(errs, a.control.Close())
+	}
+	errs = append(errs, a.Store.Close())
+	return errors.Join(errs...)
+}
+
+func (a *App) shutdownListeners(gctx context.Context) {
+	a.mu.Lock()
+	rs := a.running
+	a.running = nil
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.srv.Shutdown(gctx); err != nil {
+				a.Log.Warn("grace period over, closing", "listener", r.name, "err", err)
+			}
+			r.srv.Close()
+			if err := <-r.done; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				a.Log.Error("listener stopped", "listener", r.name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Run starts Gatehouse and serves until ctx is cancelled (SIGINT/SIGTERM), then shuts
+// down. ready, if not nil, is called once every listener is bound.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(*App)) error {
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(); err != nil {
+		a.Shutdown(context.Background())
+		return err
+	}
+	if ready != nil {
+		ready(a)
+	}
+	<-ctx.Done()
+	a.Log.Info("shutting down")
+	return a.Shutdown(context.Background())
+}
