@@ -63,52 +63,51 @@ func flushQuad(dst []byte, quad uint32, n int) []byte {
 	return dst
 }
 
+var crlfBytes = []byte("\r\n")
+
 // decodeQP appends the quoted-printable decoding of src (RFC 2045 6.7) to
 // dst. It is lenient: an "=" not followed by two hex digits or a line break
 // is kept literally, and white space at the end of a line is dropped.
 func decodeQP(dst, src []byte) []byte {
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case c == '=':
-			if i+2 < len(src) {
-				if h, ok := unhex2(src[i+1], src[i+2]); ok {
+	for len(src) > 0 {
+		var line, eol []byte
+		if nl := bytes.IndexByte(src, '\n'); nl < 0 {
+			line, src = src, nil
+		} else {
+			line, eol, src = src[:nl], src[nl:nl+1], src[nl+1:]
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line, eol = line[:len(line)-1], crlfBytes
+			}
+		}
+		// Rule (3): white space at the end of a line was added in transport.
+		for len(line) > 0 && isWSP(line[len(line)-1]) {
+			line = line[:len(line)-1]
+		}
+		soft := false
+		for len(line) > 0 {
+			i := bytes.IndexByte(line, '=')
+			if i < 0 {
+				dst = append(dst, line...)
+				break
+			}
+			dst = append(dst, line[:i]...)
+			line = line[i:]
+			if len(line) == 1 { // rule (5): soft line break
+				soft = true
+				break
+			}
+			if len(line) >= 3 {
+				if h, ok := unhex2(line[1], line[2]); ok {
 					dst = append(dst, h)
-					i += 2
+					line = line[3:]
 					continue
 				}
 			}
-			// Soft line break: "=" then optional white space then a line break.
-			j := i + 1
-			for j < len(src) && isWSP(src[j]) {
-				j++
-			}
-			if j == len(src) {
-				i = j
-				continue
-			}
-			if src[j] == '\n' {
-				i = j
-				continue
-			}
-			if src[j] == '\r' && j+1 < len(src) && src[j+1] == '\n' {
-				i = j + 1
-				continue
-			}
-			dst = append(dst, c)
-		case c == ' ' || c == '\t':
-			j := i + 1
-			for j < len(src) && isWSP(src[j]) {
-				j++
-			}
-			if j == len(src) || src[j] == '\n' || (src[j] == '\r' && j+1 < len(src) && src[j+1] == '\n') {
-				i = j - 1 // RFC 2045 6.7 (3): trailing white space is padding
-				continue
-			}
-			dst = append(dst, src[i:j]...)
-			i = j - 1
-		default:
-			dst = append(dst, c)
+			dst = append(dst, '=')
+			line = line[1:]
+		}
+		if !soft {
+			dst = append(dst, eol...)
 		}
 	}
 	return dst

@@ -24,6 +24,15 @@ func FuzzParse(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: message/rfc822\n\nContent-Type: multipart/digest; boundary=b\n\n--b\n\nSubject: x\n\n--b--\n--a--\n"))
+	for _, s := range []string{
+		"Subject: =?a?q?x=?utf-8?B?w6k=?= =?iso-2022-jp?B?GyRC?=\n\n",
+		"To: a:b<c@d>,(e)\"f\"@[g];, <@h:i@j>\n\n",
+		"Content-Type: text/plain; name*0*=utf-8''%C3; name*1*=%A9; name=x\nContent-Disposition: inline; filename*=\n\n",
+		"Content-Type: multipart/alternative; boundary=q\n\n--q\nContent-Type: text/html\n\n<style><!-- <p>\n--q\n\n\n--q--",
+		"Date: Tue, 1 Jul 03 10:52:37 GMT+01:00 (x)\nReferences: <a@b> <c\n\n",
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		p := parse(raw) // without Parse's recover, so panics surface
 		checkInvariants(t, raw, p)

@@ -197,7 +197,7 @@ func parse(raw []byte) *Parsed {
 	if refs, ok := ps.value(&h, fReferences); ok {
 		p.References = msgIDs(refs)
 	}
-	p.ThreadKey = ps.threadKey(p, &h)
+	p.ThreadKey = ps.threadKey(p)
 
 	c := collector{ps: ps}
 	c.collect(root)

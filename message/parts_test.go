@@ -294,6 +294,9 @@ func TestDecodeTransfer(t *testing.T) {
 		{"QUOTED-PRINTABLE", "inner  space", "inner  space"},
 		{"QUOTED-PRINTABLE", "bad =ZZ and =", "bad =ZZ and "},
 		{"QUOTED-PRINTABLE", "a = b", "a = b"},
+		{"QUOTED-PRINTABLE", "one\r\ntwo=\r\n three=\r\n", "one\r\ntwo three"},
+		{"QUOTED-PRINTABLE", "=41=\n=42\n\n", "AB\n\n"},
+		{"QUOTED-PRINTABLE", "x=4", "x=4"},
 		{"BASE64", "SGVsbG8s\r\nIHdvcmxk\r\n", "Hello, world"},
 		{"BASE64", "SGVsbG8", "Hello"},        // missing padding
 		{"BASE64", "SGV sbG8=\n!*!", "Hello"}, // junk skipped

@@ -98,7 +98,7 @@ func msgIDs(s string) []string {
 	return ids
 }
 
-func (ps *parser) threadKey(p *Parsed, h *header) string {
+func (ps *parser) threadKey(p *Parsed) string {
 	if len(p.References) > 0 {
 		return p.References[0]
 	}
