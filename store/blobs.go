@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -86,7 +87,9 @@ func (b *blobDir) write(hash string, raw []byte) error {
 	}
 	_, err = f.Write(raw)
 	if err == nil {
-		err = f.Sync()
+		// fdatasync: the data and the size needed to read it back; the rename and the
+		// directory sync below make the name durable.
+		err = syscall.Fdatasync(int(f.Fd()))
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
