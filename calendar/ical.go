@@ -75,6 +75,10 @@ func unfold(data []byte) []string {
 			line, data = data[:i], data[i+1:]
 		}
 		line = bytes.TrimSuffix(line, []byte("\r"))
+		if bytes.IndexByte(line, '\r') >= 0 {
+			// A lone CR is no line break, and no value may hold one (RFC 5545 3.1).
+			line = bytes.ReplaceAll(line, []byte("\r"), nil)
+		}
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && have {
 			cur.Write(line[1:])
 			continue

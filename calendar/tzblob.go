@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-ical"
@@ -209,7 +210,7 @@ func (tz TimeZone) fits(loc *time.Location, year int, lenient bool) bool {
 //     were off by hours); then a zone built from the blob's own rules;
 //  5. without DST: Etc/GMT∓N for whole hours, else a fixed offset.
 func (tz TimeZone) Location(prefer *time.Location, year int) *time.Location {
-	if tz.IsZero() {
+	if tz.IsZero() || !tz.plausible() {
 		return time.UTC
 	}
 	if !tz.HasDST() {
@@ -241,9 +242,9 @@ func (tz TimeZone) Location(prefer *time.Location, year int) *time.Location {
 					}
 				}
 			}
-			for _, z := range windowsZones().golden {
-				if l := loadIANA(z); l != nil && tz.fits(l, year, lenient) {
-					return l
+			for _, c := range goldenBlobs(year) {
+				if sameRules(tz, c.jul, year, lenient) || sameRules(tz, c.jan, year, lenient) {
+					return c.loc
 				}
 			}
 		}
@@ -266,6 +267,36 @@ func (tz TimeZone) Location(prefer *time.Location, year int) *time.Location {
 		}
 	}
 	return time.FixedZone(offsetName(off), off)
+}
+
+type zoneBlobs struct {
+	loc      *time.Location
+	jul, jan TimeZone
+}
+
+var (
+	goldenMu    sync.Mutex
+	goldenCache = map[int][]zoneBlobs{}
+)
+
+// goldenBlobs returns the blobs of CLDR's territory-001 zones for year,
+// computed once per year (for at most a few hundred years).
+func goldenBlobs(year int) []zoneBlobs {
+	goldenMu.Lock()
+	defer goldenMu.Unlock()
+	if c, ok := goldenCache[year]; ok {
+		return c
+	}
+	var out []zoneBlobs
+	for _, z := range windowsZones().golden {
+		if l := loadIANA(z); l != nil {
+			out = append(out, zoneBlobs{l, NewTimeZone(l, time.Date(year, 7, 1, 12, 0, 0, 0, time.UTC)), NewTimeZone(l, time.Date(year, 1, 1, 12, 0, 0, 0, time.UTC))})
+		}
+	}
+	if len(goldenCache) < 300 {
+		goldenCache[year] = out
+	}
+	return out
 }
 
 func offsetName(off int) string {
@@ -514,7 +545,15 @@ func utcOffset(p *ical.Prop) (int, error) {
 	return off, nil
 }
 
+// plausible reports whether the blob's offsets are within a day of UTC.
+func (tz TimeZone) plausible() bool {
+	ok := func(m int32) bool { return m > -24*60 && m < 24*60 }
+	return ok(tz.Bias) && ok(tz.Bias+tz.StandardBias) && (!tz.HasDST() || ok(tz.Bias+tz.DaylightBias))
+}
+
 func formatUTCOffset(off int) string {
+	const lim = 24*3600 - 1
+	off = max(-lim, min(lim, off)) // a UTC offset is less than a day (RFC 5545 3.3.14)
 	sign := "+"
 	if off < 0 {
 		sign, off = "-", -off
@@ -542,14 +581,23 @@ func (tz TimeZone) VTimezone(tzid string) *ical.Component {
 	c := ical.NewComponent(ical.CompTimezone)
 	c.Props.Set(&ical.Prop{Name: ical.PropTimezoneID, Params: ical.Params{}, Value: tzid})
 	std := -int(tz.Bias+tz.StandardBias) * 60
-	if !tz.HasDST() {
+	validRule := func(st SystemTime) bool {
+		if st.Year != 0 {
+			_, ok := st.dateIn(int(st.Year))
+			return ok && st.Year <= 9999
+		}
+		_, ok := st.dateIn(1970)
+		return ok
+	}
+	if !tz.HasDST() || !validRule(tz.StandardDate) || !validRule(tz.DaylightDate) {
 		c.Children = append(c.Children, observance(ical.CompTimezoneStandard, std, std, "19700101T000000", ""))
 		return c
 	}
 	dst := -int(tz.Bias+tz.DaylightBias) * 60
 	mk := func(kind string, st SystemTime, from, to int) *ical.Component {
 		if st.Year != 0 {
-			return observance(kind, from, to, fmt.Sprintf("%04d%02d%02dT%02d%02d%02d", st.Year, st.Month, st.Day, st.Hour, st.Minute, st.Second), "")
+			d, _ := st.dateIn(int(st.Year))
+			return observance(kind, from, to, d.Format("20060102T150405"), "")
 		}
 		first, _ := st.dateIn(1970)
 		n := int(st.Day)

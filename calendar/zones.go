@@ -147,15 +147,23 @@ func LoadZone(name string) *time.Location {
 	return nil
 }
 
+// zoneCache holds the zones loaded so far; only names the tz database
+// knows get in, so it is bounded by the database's size.
+var zoneCache sync.Map // string -> *time.Location
+
 func loadIANA(name string) *time.Location {
 	if !strings.Contains(name, "/") || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
 		return nil
 	}
 	name = canonicalZone(name)
+	if l, ok := zoneCache.Load(name); ok {
+		return l.(*time.Location)
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil
 	}
+	zoneCache.Store(name, loc)
 	return loc
 }
 
