@@ -86,15 +86,18 @@ func wallToInstant(w time.Time, loc *time.Location) time.Time {
 	if loc == time.UTC {
 		return w
 	}
-	y, m, d := w.Date()
-	hh, mm, ss := w.Clock()
 	// Candidate instants: the wall time read with the offsets in force a day
 	// before and a day after; real zones change offset at most once a day.
-	naive := time.Date(y, m, d, hh, mm, ss, 0, time.UTC).Unix()
+	naive := w.Unix()
 	_, off1 := time.Unix(naive-86400, 0).In(loc).Zone()
 	_, off2 := time.Unix(naive+86400, 0).In(loc).Zone()
 	c1 := naive - int64(off1) // read with the earlier offset
 	c2 := naive - int64(off2)
+	if off1 == off2 {
+		if _, off := time.Unix(c1, 0).In(loc).Zone(); off == off1 {
+			return time.Unix(c1, 0).In(loc) // no change of offset near w: the one reading
+		}
+	}
 	ok1 := sameWall(time.Unix(c1, 0).In(loc), w)
 	ok2 := sameWall(time.Unix(c2, 0).In(loc), w)
 	switch {
@@ -120,21 +123,55 @@ func sameWall(t, w time.Time) bool {
 	return y == y2 && m == m2 && d == d2 && hh == hh2 && mm == mm2 && ss == ss2
 }
 
-// parseWall parses an iCalendar DATE or DATE-TIME value.
+// parseWall parses an iCalendar DATE or DATE-TIME value (RFC 5545 3.3.4,
+// 3.3.5) without the cost of time.Parse: expansion reads hundreds of them.
 func parseWall(v string) (w time.Time, isDate, utc bool, err error) {
 	v = strings.TrimSpace(v)
-	switch {
-	case len(v) == 8:
-		w, err = time.Parse("20060102", v)
-		return w, true, false, err
-	case len(v) == 16 && (v[15] == 'Z' || v[15] == 'z'):
-		w, err = time.Parse("20060102T150405", v[:15])
-		return w, false, true, err
-	case len(v) == 15:
-		w, err = time.Parse("20060102T150405", v)
-		return w, false, false, err
+	bad := func() (time.Time, bool, bool, error) {
+		return time.Time{}, false, false, fmt.Errorf("%w: bad date-time %q", ErrMalformed, v)
 	}
-	return time.Time{}, false, false, fmt.Errorf("%w: bad date-time %q", ErrMalformed, v)
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	if len(v) != 8 && len(v) != 15 && len(v) != 16 {
+		return bad()
+	}
+	y, ok1 := num(v[0:4])
+	mo, ok2 := num(v[4:6])
+	dd, ok3 := num(v[6:8])
+	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || dd < 1 || dd > daysIn(time.Month(mo), y) {
+		return bad()
+	}
+	if len(v) == 8 {
+		return time.Date(y, time.Month(mo), dd, 0, 0, 0, 0, time.UTC), true, false, nil
+	}
+	if v[8] != 'T' && v[8] != 't' {
+		return bad()
+	}
+	if len(v) == 16 {
+		if v[15] != 'Z' && v[15] != 'z' {
+			return bad()
+		}
+		utc = true
+	}
+	hh, ok1 := num(v[9:11])
+	mi, ok2 := num(v[11:13])
+	ss, ok3 := num(v[13:15])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mi > 59 || ss > 60 {
+		return bad()
+	}
+	if ss == 60 {
+		ss = 59 // a leap second (RFC 5545 3.3.12)
+	}
+	return time.Date(y, time.Month(mo), dd, hh, mi, ss, 0, time.UTC), false, utc, nil
 }
 
 // Zones resolves the TZID parameters of one iCalendar object: first its own

@@ -12,11 +12,123 @@ import (
 // Object is one stored calendar object: every VEVENT (or VTODO) of one UID
 // — the master and its RECURRENCE-ID overrides — in one VCALENDAR with the
 // VTIMEZONEs they use (RFC 4791 4.1).
+//
+// An Object is not safe for concurrent use: it caches parsed
+// RECURRENCE-IDs and EXDATEs (checked against the property text on each use,
+// so editing the components stays safe).
 type Object struct {
 	Cal       *ical.Calendar
 	Master    *ical.Component   // nil when the object holds only overrides (an invitation to one instance)
 	Overrides []*ical.Component // with RECURRENCE-ID, in the order of the text
 	Zones     *Zones
+
+	dtCache map[*ical.Component][]cachedDT
+	exCache []cachedDT
+	exAll   []DateTime
+	exErr   error
+	exKeys  *exKeyIndex
+	ovIdx   *ovIndex
+}
+
+// ovIndex maps the overrides to the instances they replace, for one
+// DTSTART and zone.
+type ovIndex struct {
+	start DateTime
+	fl    *time.Location
+	comps []*ical.Component
+	rids  []DateTime
+	byKey map[int64]int
+}
+
+// exKeyIndex is the EXDATEs as master wall keys, for one DTSTART and zone.
+type exKeyIndex struct {
+	start DateTime
+	fl    *time.Location
+	wall  map[int64]bool
+	dates map[int64]bool
+}
+
+type cachedDT struct {
+	name                   string
+	value, tzid, valueType string
+	dts                    []DateTime
+	err                    error
+}
+
+func (c *cachedDT) matches(p *ical.Prop) bool {
+	return c.value == p.Value && c.tzid == param(p, "TZID") && c.valueType == param(p, "VALUE")
+}
+
+// param is Params.Get for an upper-case name, without its case folding.
+func param(p *ical.Prop, name string) string {
+	if v := p.Params[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// propDateTime returns the parsed date-time property name of c, cached.
+func (o *Object) propDateTime(c *ical.Component, name string) (DateTime, error) {
+	ps := c.Props[name]
+	if len(ps) == 0 {
+		return DateTime{}, fmt.Errorf("%w: no %s", ErrMalformed, name)
+	}
+	p := &ps[0]
+	entries := o.dtCache[c]
+	for i := range entries {
+		if e := &entries[i]; e.name == name && e.matches(p) {
+			return e.dts[0], e.err
+		}
+	}
+	d, err := o.Zones.DateTimeOf(p)
+	if o.dtCache == nil {
+		o.dtCache = map[*ical.Component][]cachedDT{}
+	}
+	ent := cachedDT{name: name, value: p.Value, tzid: param(p, "TZID"), valueType: param(p, "VALUE"), dts: []DateTime{d}, err: err}
+	for i := range entries {
+		if entries[i].name == name {
+			entries[i] = ent
+			return d, err
+		}
+	}
+	o.dtCache[c] = append(entries, ent)
+	return d, err
+}
+
+// recurrenceID returns the parsed RECURRENCE-ID of an override.
+func (o *Object) recurrenceID(c *ical.Component) (DateTime, error) {
+	return o.propDateTime(c, ical.PropRecurrenceID)
+}
+
+// exDates returns the master's EXDATEs, cached.
+func (o *Object) exDates() ([]DateTime, error) {
+	ps := o.Master.Props[ical.PropExceptionDates]
+	if len(ps) == len(o.exCache) {
+		same := true
+		for i := range ps {
+			if !o.exCache[i].matches(&ps[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return o.exAll, o.exErr
+		}
+	}
+	o.exCache = o.exCache[:0]
+	o.exKeys = nil
+	var out []DateTime
+	var firstErr error
+	for i := range ps {
+		ds, err := o.Zones.DateTimesOf(ps[i : i+1])
+		o.exCache = append(o.exCache, cachedDT{value: ps[i].Value, tzid: param(&ps[i], "TZID"), valueType: param(&ps[i], "VALUE"), dts: ds, err: err})
+		out = append(out, ds...)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	o.exAll, o.exErr = out, firstErr
+	return out, firstErr
 }
 
 // ParseObject parses a stored calendar object. It accepts text holding
@@ -93,11 +205,7 @@ func (o *Object) Override(rid DateTime, floating *time.Location) *ical.Component
 
 // Start returns DTSTART of c.
 func (o *Object) Start(c *ical.Component) (DateTime, error) {
-	p := c.Props.Get(ical.PropDateTimeStart)
-	if p == nil {
-		return DateTime{}, fmt.Errorf("%w: no DTSTART", ErrMalformed)
-	}
-	return o.Zones.DateTimeOf(p)
+	return o.propDateTime(c, ical.PropDateTimeStart)
 }
 
 // End returns the end of c: DTEND (or DUE for a VTODO), else DTSTART +
@@ -107,15 +215,15 @@ func (o *Object) End(c *ical.Component, start DateTime) (DateTime, error) {
 	if c.Name == ical.CompToDo {
 		name = ical.PropDue
 	}
-	if p := c.Props.Get(name); p != nil {
-		d, err := o.Zones.DateTimeOf(p)
+	if len(c.Props[name]) > 0 {
+		d, err := o.propDateTime(c, name)
 		if err == nil || !d.IsZero() {
 			return d, err
 		}
 	}
 	end := start
-	if p := c.Props.Get(ical.PropDuration); p != nil {
-		dur, err := parseDuration(p.Value)
+	if ps := c.Props[ical.PropDuration]; len(ps) > 0 {
+		dur, err := parseDuration(ps[0].Value)
 		if err != nil {
 			return end, err
 		}
@@ -314,22 +422,41 @@ func (o *Object) Expand(opts ExpandOptions) ([]Instance, error) {
 		return true
 	}
 
-	// Index the overrides by the instance they replace.
-	type ovEntry struct {
-		c   *ical.Component
-		rid DateTime
+	// Index the overrides by the instance they replace, as a wall time of
+	// the master's zone.
+	var mstart DateTime
+	if o.Master != nil {
+		mstart, _ = o.Start(o.Master)
 	}
-	byKey := map[string]int{}
-	ovs := make([]ovEntry, 0, len(o.Overrides))
+	ix := o.ovIdx
+	valid := ix != nil && ix.fl == fl && ix.start == mstart
+	k := 0
 	for _, ov := range o.Overrides {
-		rid, err := o.Zones.DateTimeOf(ov.Props.Get(ical.PropRecurrenceID))
+		if !valid {
+			break
+		}
+		rid, err := o.recurrenceID(ov)
 		if err != nil && rid.IsZero() {
 			continue
 		}
-		byKey[ridKey(rid, fl)] = len(ovs)
-		ovs = append(ovs, ovEntry{ov, rid})
+		valid = k < len(ix.comps) && ix.comps[k] == ov && ix.rids[k] == rid
+		k++
 	}
-	used := make([]bool, len(ovs))
+	if !valid || k != len(ix.comps) {
+		ix = &ovIndex{start: mstart, fl: fl, byKey: make(map[int64]int, len(o.Overrides))}
+		for _, ov := range o.Overrides {
+			rid, err := o.recurrenceID(ov)
+			if err != nil && rid.IsZero() {
+				continue
+			}
+			ix.byKey[masterWallKey(rid, mstart, fl)] = len(ix.comps)
+			ix.comps = append(ix.comps, ov)
+			ix.rids = append(ix.rids, rid)
+		}
+		o.ovIdx = ix
+	}
+	byKey := ix.byKey
+	used := make([]bool, len(ix.comps))
 	if m := o.Master; m != nil {
 		start, err := o.Start(m)
 		if err != nil && start.IsZero() {
@@ -347,9 +474,9 @@ func (o *Object) Expand(opts ExpandOptions) ([]Instance, error) {
 		for _, w := range occ {
 			rid := start
 			rid.Wall = w
-			if k, ok := byKey[ridKey(rid, fl)]; ok {
+			if k, ok := byKey[w.Unix()]; ok {
 				used[k] = true
-				if !add(rid, ovs[k].c, true) {
+				if !add(rid, ix.comps[k], true) {
 					break
 				}
 				continue
@@ -377,25 +504,35 @@ func (o *Object) Expand(opts ExpandOptions) ([]Instance, error) {
 			}
 		}
 	}
+	// The window as wall clock readings, a day wider on each side: no zone
+	// is more than a day from UTC.
+	var wallLo, wallHi time.Time
+	if !opts.Start.IsZero() {
+		wallLo = asWall(opts.Start.UTC()).AddDate(0, 0, -2)
+	}
+	if !opts.End.IsZero() {
+		wallHi = asWall(opts.End.UTC()).AddDate(0, 0, 2)
+	}
 	// Overrides whose RECURRENCE-ID was not generated in the window: an
 	// instance moved into the window from outside it, or an invitation to
 	// one instance without its master.
-	for k, e := range ovs {
+	for k, c := range ix.comps {
 		if used[k] {
 			continue
 		}
-		st, err := o.Start(e.c)
+		st, err := o.Start(c)
 		if err != nil && st.IsZero() {
 			continue
 		}
-		en, _ := o.End(e.c, st)
-		if !inWindow(st.Instant(fl), en.Instant(fl)) {
+		en, _ := o.End(c, st)
+		if quickOutside(st, en, wallLo, wallHi) || !inWindow(st.Instant(fl), en.Instant(fl)) {
 			continue
 		}
-		if o.Master != nil && (o.isExcluded(e.rid, fl) || !o.generates(e.rid, opts, fl)) {
+		rid := ix.rids[k]
+		if o.Master != nil && (o.isExcluded(rid, fl) || !o.generates(rid, opts, fl)) {
 			continue
 		}
-		if !add(e.rid, e.c, true) {
+		if !add(rid, c, true) {
 			break
 		}
 	}
@@ -403,12 +540,31 @@ func (o *Object) Expand(opts ExpandOptions) ([]Instance, error) {
 	return out, firstErr
 }
 
-// ridKey identifies an instance: its date for all-day series, else its instant.
-func ridKey(d DateTime, fl *time.Location) string {
-	if d.IsDate {
-		return "D" + d.Wall.Format("20060102")
+// quickOutside reports, without converting to instants, that [st, en)
+// cannot meet the window whose wall bounds (widened by two days) are lo, hi.
+func quickOutside(st, en DateTime, lo, hi time.Time) bool {
+	return !hi.IsZero() && st.Wall.After(hi) || !lo.IsZero() && en.Wall.Before(lo) && st.Wall.Before(lo)
+}
+
+// masterWallKey expresses an instance time (RECURRENCE-ID, EXDATE) as the
+// wall clock of the master's DTSTART, as Unix seconds of that wall reading:
+// directly when both are in the same zone (the usual case, and cheap),
+// through the instant otherwise; as a date for all-day series.
+func masterWallKey(d, start DateTime, fl *time.Location) int64 {
+	switch {
+	case start.IsDate || d.IsDate:
+		y, m, dd := d.Wall.Date()
+		if !d.IsDate && !start.IsDate {
+			break
+		}
+		if !d.IsDate && !d.Floating && d.Loc != nil {
+			y, m, dd = d.Instant(fl).In(fl).Date()
+		}
+		return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Unix()
+	case d.Floating == start.Floating && d.TZID == start.TZID && d.Loc == start.Loc:
+		return d.Wall.Unix()
 	}
-	return d.Instant(fl).UTC().Format("20060102T150405")
+	return asWallIn(d.Instant(fl), start).Unix()
 }
 
 func asWallIn(t time.Time, like DateTime) time.Time {
@@ -420,7 +576,7 @@ func asWallIn(t time.Time, like DateTime) time.Time {
 
 // isExcluded reports whether an EXDATE of the master removes rid.
 func (o *Object) isExcluded(rid DateTime, fl *time.Location) bool {
-	ex, _ := o.Zones.DateTimesOf(o.Master.Props.Values(ical.PropExceptionDates))
+	ex, _ := o.exDates()
 	for _, e := range ex {
 		if sameDateTime(e, rid, fl) || (e.IsDate && e.Wall.Format("20060102") == rid.Wall.Format("20060102")) {
 			return true
@@ -459,16 +615,22 @@ func (o *Object) occurrences(m *ical.Component, start DateTime, opts ExpandOptio
 	toInstant := func(w time.Time) time.Time { return wallToInstant(w, loc) }
 	lo, hi := opts.Start, opts.End
 	var firstErr error
-	set := map[time.Time]bool{}
+	rrules := m.Props[ical.PropRecurrenceRule]
+	rdates := m.Props[ical.PropRecurrenceDates]
+	var set map[int64]bool // only needed when several sources may repeat a time
+	if len(rrules) > 1 || len(rdates) > 0 {
+		set = map[int64]bool{}
+	}
 	var list []time.Time
 	addW := func(w time.Time) {
-		if !set[w] {
-			set[w] = true
-			list = append(list, w)
+		if set != nil {
+			if set[w.Unix()] {
+				return
+			}
+			set[w.Unix()] = true
 		}
+		list = append(list, w)
 	}
-	rrules := m.Props.Values(ical.PropRecurrenceRule)
-	rdates := m.Props.Values(ical.PropRecurrenceDates)
 	if len(rrules) == 0 && len(rdates) == 0 {
 		return []time.Time{start.Wall}, nil
 	}
@@ -505,7 +667,7 @@ func (o *Object) occurrences(m *ical.Component, start DateTime, opts ExpandOptio
 				continue
 			}
 			addW(w)
-			if len(list) > opts.MaxInstances+len(m.Props.Values(ical.PropExceptionDates))+1024 {
+			if len(list) > opts.MaxInstances+len(m.Props[ical.PropExceptionDates])+1024 {
 				firstErr = ErrTooComplex
 				break
 			}
@@ -528,28 +690,29 @@ func (o *Object) occurrences(m *ical.Component, start DateTime, opts ExpandOptio
 		}
 		addW(w)
 	}
-	ex, err := o.Zones.DateTimesOf(m.Props.Values(ical.PropExceptionDates))
+	ex, err := o.exDates()
 	if err != nil && firstErr == nil {
 		firstErr = err
 	}
 	if len(ex) > 0 {
-		exW := map[time.Time]bool{}
-		exDates := map[string]bool{}
-		for _, d := range ex {
-			switch {
-			case d.IsDate:
-				exDates[d.Wall.Format("20060102")] = true
-			case start.IsDate:
-				exDates[d.Wall.Format("20060102")] = true
-			case d.Loc != nil && loc != nil && !d.Floating:
-				exW[asWall(d.Instant(fl).In(loc))] = true
-			default:
-				exW[d.Wall] = true
+		ix := o.exKeys
+		if ix == nil || ix.fl != fl || ix.start != start {
+			ix = &exKeyIndex{start: start, fl: fl, wall: make(map[int64]bool, len(ex)), dates: map[int64]bool{}}
+			for _, d := range ex {
+				if d.IsDate && !start.IsDate {
+					ix.dates[d.Wall.Unix()] = true // a DATE EXDATE on a timed series removes that day
+					continue
+				}
+				ix.wall[masterWallKey(d, start, fl)] = true
 			}
+			o.exKeys = ix
 		}
 		kept := list[:0]
 		for _, w := range list {
-			if exW[w] || exDates[w.Format("20060102")] {
+			if ix.wall[w.Unix()] {
+				continue
+			}
+			if len(ix.dates) > 0 && ix.dates[time.Date(w.Year(), w.Month(), w.Day(), 0, 0, 0, 0, time.UTC).Unix()] {
 				continue
 			}
 			kept = append(kept, w)

@@ -125,7 +125,13 @@ func ruleSystemTime(w time.Time) SystemTime {
 }
 
 func daysIn(m time.Month, y int) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February && isLeap(y) {
+		return 29
+	}
+	if m < 1 || m > 12 {
+		return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	}
+	return monthDays[m-1]
 }
 
 // dateIn evaluates a transition rule for year: the wall date-time at which the
