@@ -333,7 +333,8 @@ func nullIfEmpty(s string) any {
 }
 
 // ReplacePIM replaces an item's content (an edit from a device or a DAV PUT). The item
-// keeps its id but gets a new uid, and a tombstone keeps the old uid (§2 invariant 3).
+// keeps its id and flags but gets a new uid, and a tombstone keeps the old uid (§2
+// invariant 3). it.Flags is ignored: flags change through SetFlags.
 func (s *Store) ReplacePIM(ctx context.Context, p Principal, id int64, it PIMItem) (Delivered, error) {
 	if it.ICalUID == "" {
 		it.ICalUID = icalUIDFromText(it.Content)
@@ -362,9 +363,9 @@ func (s *Store) ReplacePIM(ctx context.Context, p Principal, id int64, it PIMIte
 			return err
 		}
 		if _, err := t.exec(`UPDATE item SET uid = ?, modseq = ?, size = ?, content = ?, ical_uid = ?, dav_name = ?,
-start_time = ?, end_time = ?, recur_end = ?, sequence = ?, flags = ? WHERE id = ?`,
+start_time = ?, end_time = ?, recur_end = ?, sequence = ? WHERE id = ?`,
 			uid, m, len(it.Content), it.Content, nullIfEmpty(it.ICalUID), nullIfEmpty(it.DavName), zeroOrUnix(it.Start),
-			zeroOrUnix(it.End), zeroOrUnix(it.RecurEnd), it.Sequence, it.Flags, id); err != nil {
+			zeroOrUnix(it.End), zeroOrUnix(it.RecurEnd), it.Sequence, id); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return fmt.Errorf("item uid %q: %w", it.ICalUID, ErrExists)
 			}
@@ -515,6 +516,23 @@ func (t *tx) adjustFolder(folder int64, it *Item, sign int64) error {
 	return err
 }
 
+// transfer resolves the two folders of a move or copy, which must be the principal's
+// and of one class, and reads the selected items.
+func (t *tx) transfer(p Principal, sel Selector, dest int64, verb string) (src, dst Folder, items []Item, err error) {
+	if src, err = t.liveFolder(p, sel.FolderID); err != nil {
+		return
+	}
+	if dst, err = t.liveFolder(p, dest); err != nil {
+		return
+	}
+	if src.Class != dst.Class {
+		err = fmt.Errorf("%w: cannot %s %s items into a %s folder", ErrInvalid, verb, src.Class, dst.Class)
+		return
+	}
+	items, err = t.selectItems(p, sel)
+	return
+}
+
 // Move moves the selected items to another folder of the same class. Each item keeps
 // its id, gets a new uid in the destination, and leaves a tombstone with its old uid
 // (§2 invariant 3; RFC 6851).
@@ -522,18 +540,7 @@ func (s *Store) Move(ctx context.Context, p Principal, sel Selector, dest int64)
 	var out []Moved
 	err := s.write(ctx, func(t *tx) error {
 		out = out[:0]
-		src, err := t.liveFolder(p, sel.FolderID)
-		if err != nil {
-			return err
-		}
-		dst, err := t.liveFolder(p, dest)
-		if err != nil {
-			return err
-		}
-		if src.Class != dst.Class {
-			return fmt.Errorf("%w: cannot move %s items into a %s folder", ErrInvalid, src.Class, dst.Class)
-		}
-		items, err := t.selectItems(p, sel)
+		src, dst, items, err := t.transfer(p, sel, dest, "move")
 		if err != nil {
 			return err
 		}
@@ -582,18 +589,7 @@ func (s *Store) Copy(ctx context.Context, p Principal, sel Selector, dest int64)
 	var out []Moved
 	err := s.write(ctx, func(t *tx) error {
 		out = out[:0]
-		src, err := t.liveFolder(p, sel.FolderID)
-		if err != nil {
-			return err
-		}
-		dst, err := t.liveFolder(p, dest)
-		if err != nil {
-			return err
-		}
-		if src.Class != dst.Class {
-			return fmt.Errorf("%w: cannot copy %s items into a %s folder", ErrInvalid, src.Class, dst.Class)
-		}
-		items, err := t.selectItems(p, sel)
+		_, dst, items, err := t.transfer(p, sel, dest, "copy")
 		if err != nil {
 			return err
 		}

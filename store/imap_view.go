@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Read helpers for the IMAP front end. They only read; every mutation stays in the
+// store's own files.
+
+// MailboxView is what an IMAP SELECT needs in one snapshot: the folder's uids in order,
+// the watermark they are valid at, and the keywords in use (for the FLAGS response).
+type MailboxView struct {
+	Folder   Folder
+	UIDs     []uint32
+	Modseq   int64
+	Keywords []string
+}
+
+// OpenMailboxView reads a live folder's uids, highest modseq and distinct keywords in
+// one read transaction, so that a later Delta(since Modseq) applies exactly on top of it.
+func (s *Store) OpenMailboxView(ctx context.Context, p Principal, folder int64) (MailboxView, error) {
+	var v MailboxView
+	err := s.snapshot(ctx, func(q *sql.Tx) error {
+		f, err := scanFolder(q.QueryRowContext(ctx, "SELECT "+folderCols+" FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL", folder, p.AccountID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("folder %d: %w", folder, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		v.Folder, v.Modseq = f, f.HighestModseq
+		rows, err := q.QueryContext(ctx, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var u uint32
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return err
+			}
+			v.UIDs = append(v.UIDs, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		kw, err := distinctKeywords(ctx, q, p, folder)
+		v.Keywords = kw
+		return err
+	})
+	return v, err
+}
+
+func distinctKeywords(ctx context.Context, q *sql.Tx, p Principal, folder int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT DISTINCT keywords FROM item WHERE account_id = ? AND folder_id = ? AND keywords <> ''", p.AccountID, folder)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		all = append(all, strings.Split(k, " ")...)
+	}
+	return normKeywords(all), rows.Err()
+}
+
+// MailItem is an item with the JSON of its delivery-time parse (message.Parsed), left
+// undecoded so that a caller that needs only flags pays nothing for it.
+type MailItem struct {
+	Item
+	Structure []byte
+}
+
+// MailItemsByUID reads the items of a folder whose uids lie in the ranges (each range
+// read in uid order; ranges are expected sorted and disjoint), with their stored
+// structure when withStructure is set.
+func (s *Store) MailItemsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, withStructure bool) ([]MailItem, error) {
+	cols := itemCols + ", NULL"
+	if withStructure {
+		cols = itemCols + ", structure"
+	}
+	var out []MailItem
+	err := s.snapshot(ctx, func(q *sql.Tx) error {
+		var n int
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL", folder, p.AccountID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("folder %d: %w", folder, ErrNotFound)
+		}
+		for _, r := range ranges {
+			last := int64(r.Last)
+			if r.Last == 0 {
+				last = 1<<32 - 1
+			}
+			rows, err := q.QueryContext(ctx, "SELECT "+cols+" FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+				p.AccountID, folder, r.First, last)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var mi MailItem
+				var st []byte
+				it, err := scanItem(rows, &st)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				mi.Item, mi.Structure = it, st
+				out = append(out, mi)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
