@@ -127,8 +127,17 @@ func MergeEvent(stored []byte, dev *EASEvent, opts MergeOptions) ([]byte, MergeR
 	if timesChanged || recChanged {
 		mc.rescheduled = true
 	}
+	return mc.result(stored)
+}
+
+// result finishes the merge; when nothing changed it returns the stored
+// text itself, byte for byte.
+func (mc *mergeCtx) result(stored []byte) ([]byte, MergeResult, error) {
+	if !mc.res.Created && len(mc.touched) == 0 && len(mc.res.Changed) == 0 {
+		return stored, *mc.res, nil
+	}
 	mc.finish()
-	return o.Bytes(), res, nil
+	return mc.o.Bytes(), *mc.res, nil
 }
 
 // MergeInstance applies a 16.x Sync Change of one instance (ServerId +
@@ -149,8 +158,7 @@ func MergeInstance(stored []byte, instanceID time.Time, dev *EASItem, opts Merge
 	if err := mc.applyException(instanceID, false, dev); err != nil {
 		return nil, res, err
 	}
-	mc.finish()
-	return mc.o.Bytes(), res, nil
+	return mc.result(stored)
 }
 
 // DeleteInstance applies a 16.x Sync Delete with InstanceId: an EXDATE.

@@ -271,8 +271,7 @@ func MergeTask(stored []byte, dev *EASTask, opts MergeOptions) ([]byte, MergeRes
 			}
 		}
 	}
-	mc.finish()
-	return o.Bytes(), res, nil
+	return mc.result(stored)
 }
 
 func (mc *mergeCtx) applyTaskDate(c *ical.Component, prop, name string, local, utc, pLocal, pUTC *time.Time, z *time.Location) {
