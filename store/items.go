@@ -352,8 +352,7 @@ func (s *Store) ReplacePIM(ctx context.Context, p Principal, id int64, it PIMIte
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec("INSERT INTO tombstone(account_id, folder_id, modseq, item_id, uid, dav_name, reason) VALUES(?,?,?,?,?,?,?)",
-			p.AccountID, cur.FolderID, m, cur.ID, cur.UID, nullIfEmpty(cur.DavName), string(ReasonReplaced)); err != nil {
+		if err := t.tombstone(p.AccountID, m, &cur, ReasonReplaced); err != nil {
 			return err
 		}
 		var uid uint32
@@ -553,8 +552,7 @@ func (s *Store) Move(ctx context.Context, p Principal, sel Selector, dest int64)
 		}
 		for i := range items {
 			it := &items[i]
-			if _, err := t.exec("INSERT INTO tombstone(account_id, folder_id, modseq, item_id, uid, dav_name, reason) VALUES(?,?,?,?,?,?,?)",
-				p.AccountID, src.ID, m, it.ID, it.UID, nullIfEmpty(it.DavName), string(ReasonMoved)); err != nil {
+			if err := t.tombstone(p.AccountID, m, it, ReasonMoved); err != nil {
 				return err
 			}
 			var uid uint32
@@ -675,8 +673,7 @@ func (t *tx) removeItems(p Principal, folder int64, items []Item) ([]uint32, err
 	}
 	uids := make([]uint32, 0, len(items))
 	for _, it := range items {
-		if _, err := t.exec("INSERT INTO tombstone(account_id, folder_id, modseq, item_id, uid, dav_name, reason) VALUES(?,?,?,?,?,?,?)",
-			p.AccountID, folder, m, it.ID, it.UID, nullIfEmpty(it.DavName), string(ReasonExpunged)); err != nil {
+		if err := t.tombstone(p.AccountID, m, &it, ReasonExpunged); err != nil {
 			return nil, err
 		}
 		if err := t.dropItem(it.ID); err != nil {
@@ -885,6 +882,43 @@ WHERE f.id = ? AND f.account_id = ? AND f.deleted_modseq IS NULL`, folder, p.Acc
 		return rows.Err()
 	})
 	return d, err
+}
+
+// tombstone records that an item left its folder (it still holds its old folder and uid).
+func (t *tx) tombstone(account, modseq int64, it *Item, reason Reason) error {
+	_, err := t.exec("INSERT INTO tombstone(account_id, folder_id, modseq, item_id, uid, dav_name, reason, created) VALUES(?,?,?,?,?,?,?,?)",
+		account, it.FolderID, modseq, it.ID, it.UID, nullIfEmpty(it.DavName), string(reason), t.s.now().Unix())
+	return err
+}
+
+// PruneTombstonesBefore prunes, in every account, the tombstones created before cutoff
+// (store.prune_tombstones_after). Clients whose sync state is older then resynchronise
+// from the live items instead (§2 invariant 2).
+func (s *Store) PruneTombstonesBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	rows, err := s.rdb.QueryContext(ctx, "SELECT account_id, max(modseq) FROM tombstone WHERE created < ? GROUP BY account_id", cutoff.Unix())
+	if err != nil {
+		return 0, err
+	}
+	type mark struct{ account, modseq int64 }
+	var marks []mark
+	for rows.Next() {
+		var m mark
+		if err := rows.Scan(&m.account, &m.modseq); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		marks = append(marks, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, m := range marks {
+		if err := s.PruneTombstones(ctx, m.account, m.modseq); err != nil {
+			return 0, err
+		}
+	}
+	return len(marks), nil
 }
 
 // PruneTombstones deletes an account's tombstones at or below a modseq and records it

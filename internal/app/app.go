@@ -201,7 +201,8 @@ func (a *App) Addr(name string) string {
 	return ""
 }
 
-// maintenance collects unreferenced blobs soon after start and then every few hours.
+// maintenance collects unreferenced blobs and prunes old tombstones soon after start and
+// then every few hours (housekeeping, not push: nothing here wakes a client).
 func (a *App) maintenance() {
 	defer close(a.bgDone)
 	t := time.NewTimer(time.Minute)
@@ -214,6 +215,10 @@ func (a *App) maintenance() {
 		}
 		if _, err := a.Store.CollectBlobs(a.baseCtx); err != nil && a.baseCtx.Err() == nil {
 			a.Log.Error("blob collection", "err", err)
+		}
+		cutoff := time.Now().Add(-time.Duration(a.Cfg.Store.PruneTombstonesAfter))
+		if _, err := a.Store.PruneTombstonesBefore(a.baseCtx, cutoff); err != nil && a.baseCtx.Err() == nil {
+			a.Log.Error("tombstone pruning", "err", err)
 		}
 		t.Reset(6 * time.Hour)
 	}

@@ -387,6 +387,23 @@ func testPruned(t *testing.T, b Backend) {
 	if d.Pruned {
 		t.Error("delta from pruned_modseq itself flagged Pruned")
 	}
+
+	// Pruning by age takes only the tombstones older than the cutoff.
+	d3 := e.deliver(t, e.inbox, 3)
+	if _, err := e.st.Delete(e.ctx, e.p, store.Selector{FolderID: e.inbox, IDs: []int64{d2.ItemID}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(48 * time.Hour)
+	if _, err := e.st.Delete(e.ctx, e.p, store.Selector{FolderID: e.inbox, IDs: []int64{d3.ItemID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.PruneTombstonesBefore(e.ctx, e.clock.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = e.st.Delta(e.ctx, e.p, e.inbox, st.HighestModseq)
+	if !d.Pruned || len(d.Tombstones) != 1 || d.Tombstones[0].UID != d3.UID {
+		t.Errorf("after pruning by age: pruned %v, tombstones %+v (want only uid %d)", d.Pruned, d.Tombstones, d3.UID)
+	}
 }
 
 func testFolderTreeDelta(t *testing.T, b Backend) {

@@ -132,7 +132,9 @@ CREATE TABLE tombstone (
     item_id     INTEGER NOT NULL,
     uid         INTEGER NOT NULL,
     dav_name    TEXT,
-    reason      TEXT NOT NULL
+    reason      TEXT NOT NULL,
+    -- unix seconds; tombstones older than store.prune_tombstones_after are pruned
+    created     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX tombstone_modseq ON tombstone(account_id, folder_id, modseq);
 
