@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestServeAndUserLifecycle(t *testing.T) {
 
 	srv := exec.Command(bin, append([]string{"serve"}, common...)...)
 	stdout, _ := srv.StdoutPipe()
-	var serr bytes.Buffer
+	var serr syncBuffer
 	srv.Stderr = &serr
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -151,7 +152,26 @@ func TestServeAndUserLifecycle(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, buf *bytes.Buffer, text string) {
+// syncBuffer is a bytes.Buffer that a child process's output copier and the test may
+// use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func waitFor(t *testing.T, buf *syncBuffer, text string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -176,7 +196,7 @@ func TestFirstStartPrintsAdminPasswordOnce(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	for round := 0; round < 2; round++ {
 		srv := exec.Command(bin, "serve", "--config", cfgFile, "--data", data)
-		var out, serr bytes.Buffer
+		var out, serr syncBuffer
 		srv.Stdout, srv.Stderr = &out, &serr
 		if err := srv.Start(); err != nil {
 			t.Fatal(err)
