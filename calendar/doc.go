@@ -5,10 +5,35 @@
 // by iMIP, RFC 6047) and free/busy.
 //
 // It is a leaf: it imports go-ical (the object model shared with CalDAV
-// libraries), rrule-go and the standard library, and nothing of Gatehouse.
+// libraries) and the standard library, and nothing of Gatehouse. It does
+// not use rrule-go: its own expander (recur.go) is bounded by a work budget,
+// which rrule-go's iterator is not (an impossible FREQ=SECONDLY rule walks
+// to the year 9999). The reader and writer are its own too, over go-ical's
+// types: go-ical's decoder can panic on hostile input and its encoder
+// neither folds lines nor writes objects that lack a required property.
 // The ActiveSync side speaks plain Go structs (EASEvent, EASTask,
 // EASRecurrence, EASMeetingRequest); turning them into WBXML is the front
 // end's job.
+//
+// # Entry points
+//
+//   - iCalendar: Parse, Encode, ParseObject (one UID: master, overrides,
+//     VTIMEZONEs), Object.Expand, Zones (TZID resolution).
+//   - Time zones: TimeZone (the 172-byte blob), ParseTimeZone, NewTimeZone
+//     (IANA zone -> blob), TimeZoneFromVTimezone, TimeZone.Location (blob ->
+//     best zone), TimeZone.VTimezone, VTimezoneFor, LoadZone (IANA, Windows
+//     and decorated names), WindowsZoneName.
+//   - Recurrence: Rule, ParseRule, RuleFromRecurrence and RecurrenceFromRule
+//     (EASRecurrence <-> RRULE).
+//   - ActiveSync items: EventToEAS / Object.ToEAS and MergeEvent (Sync Add
+//     and Change), MergeInstance and DeleteInstance (16.x InstanceId),
+//     TaskToEAS and MergeTask. Device values ActiveSync forbids give
+//     ErrInvalid (Status 6).
+//   - Meetings: GlobalObjIDFromUID, UIDFromGlobalObjID, BuildRequest,
+//     BuildReply, BuildCancel, ParseITIP, ApplyRequest, ApplyReply,
+//     ApplyCancel, BuildIMIP, CalendarPart, MeetingRequestFromITIP.
+//   - Free/busy: FreeBusy, MergeBusy, MergedFreeBusy (ActiveSync
+//     Availability), VFreeBusy (CalDAV free-busy-query).
 //
 // # The stored text is the truth
 //
@@ -47,6 +72,19 @@
 //  5. The server owns PARTSTAT in 16.x; a device cannot reset an attendee's
 //     status by leaving it out. Attendees are merged by address, keeping
 //     their stored parameters.
+//  6. Recurrence semantics are those of RFC 5545 3.3.10 as Python's
+//     dateutil.rrule reads its corner cases; testdata/rrule_golden.jsonl,
+//     written by testdata/gen_rrule_golden.py, holds 400 rules expanded by
+//     dateutil, and the tests compare with it. Regenerate it (with Debian's
+//     python3-dateutil) after changing the generator, never by hand.
+//
+// Ghosting (which absent elements a Change deletes) follows [MS-ASCMD]
+// 2.2.3.168 Supported: in ≤14.1 an element listed in Supported and absent
+// is deleted, an unlisted one stays; in 16.x absent elements stay; an empty
+// element clears in every version; inside an Exception a missing element
+// leaves the instance as it is (the override keeps its value).
+//
+// Objects are not safe for concurrent use; parse one per goroutine.
 //
 // Facts and their sources: [MS-ASCAL], [MS-ASDTYPE] 2.7.6 (TimeZone),
 // [MS-ASEMAIL] (MeetingRequest), [MS-OXCICAL] 2.1.3.1.1.20.26 (GlobalObjId),
