@@ -235,6 +235,7 @@ func (c *cli) serve(cfg *config.Config) int {
 	log := slog.New(cfg.Log.Handler(c.stderr))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	followGoRun()
 	err := app.Run(ctx, cfg, log, func(a *app.App) {
 		if a.AdminPassword != "" {
 			fmt.Fprintf(c.stdout, "Created the first administrator: %s\nPassword: %s\n(shown once; change it with: gatehouse user passwd %s)\n",
