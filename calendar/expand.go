@@ -592,7 +592,10 @@ func (o *Object) generates(rid DateTime, opts ExpandOptions, fl *time.Location) 
 		return false
 	}
 	at := rid.Instant(fl)
-	w := ExpandOptions{Start: at.Add(-time.Second), End: at.Add(time.Second), MaxWork: opts.MaxWork}
+	if opts.MaxWork <= 0 {
+		opts.MaxWork = DefaultMaxWork
+	}
+	w := ExpandOptions{Start: at.Add(-time.Second), End: at.Add(time.Second), MaxWork: opts.MaxWork, MaxInstances: 10}
 	occ, _ := o.occurrences(o.Master, start, w, 0, fl)
 	for _, x := range occ {
 		d := start

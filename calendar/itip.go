@@ -573,3 +573,52 @@ func markNeedsAction(c *ical.Component, account string) {
 		}
 	}
 }
+
+// Respond records the account's answer to a meeting in its own copy, as a
+// MeetingResponse does before the REPLY goes out (fact sheet §4, server
+// actions 2–4): the account's PARTSTAT (ACCEPTED, TENTATIVE or DECLINED) and
+// the reply time (AppointmentReplyTime), on the series or, for one
+// instance (its original start), on that instance's override. The item
+// keeps its UID; declining does not delete it (the front end hides it).
+func Respond(stored []byte, partstat string, instance time.Time, opts ITIPOptions) ([]byte, error) {
+	partstat = strings.ToUpper(partstat)
+	if partstat != "ACCEPTED" && partstat != "TENTATIVE" && partstat != "DECLINED" {
+		return nil, fmt.Errorf("%w: answer %q", ErrInvalid, partstat)
+	}
+	o, err := ParseObject(stored)
+	if err != nil {
+		return nil, err
+	}
+	target := o.Primary()
+	if !instance.IsZero() {
+		if !o.isRecurring() {
+			return nil, fmt.Errorf("%w: instance of an item that is not recurring", ErrInvalid)
+		}
+		rid := o.ridOf(instance, time.UTC)
+		if ov := o.Override(rid, time.UTC); ov != nil {
+			target = ov
+		} else {
+			if !o.generates(rid, ExpandOptions{}, time.UTC) {
+				return nil, fmt.Errorf("%w: the series has no such instance", ErrInvalid)
+			}
+			if target, err = o.instanceComponent(rid, time.UTC); err != nil {
+				return nil, err
+			}
+			o.Cal.Children = append(o.Cal.Children, target)
+			o.Overrides = append(o.Overrides, target)
+		}
+	}
+	if o.isOrganizer(target, opts.Account) {
+		return nil, fmt.Errorf("%w: the account organizes this meeting", ErrInvalid)
+	}
+	p := o.accountAttendee(target, opts.Account)
+	if p == nil {
+		return nil, fmt.Errorf("%w: the account is not invited", ErrInvalid)
+	}
+	p.Params.Set(ical.ParamParticipationStatus, partstat)
+	p.Params.Del(ical.ParamRSVP)
+	now := opts.now().UTC().Format("20060102T150405Z")
+	setRaw(target, propReplyTime, now)
+	setRaw(target, ical.PropLastModified, now)
+	return o.Bytes(), nil
+}

@@ -3,6 +3,7 @@ package calendar
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -330,6 +331,48 @@ func TestAndroidInviteShape(t *testing.T) {
 		"DTSTART;VALUE=DATE:20100412", "DTEND;VALUE=DATE:20100413", "ORGANIZER:mailto:organizer@server.com"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("missing %s\n%s", want, s)
+		}
+	}
+}
+
+// MeetingResponse server actions (fact sheet §4): the account's PARTSTAT
+// and AppointmentReplyTime on the series or on one instance; the organizer,
+// a stranger, a bad answer and a missing instance are Status 2 material.
+func TestRespond(t *testing.T) {
+	paul := ITIPOptions{Account: "paul@example.com", Now: utc("20240502T080000Z")}
+	out, err := Respond([]byte(organizerCopy), "accepted", time.Time{}, paul)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := EventToEAS(out, EASOptions{Version: V141, Account: "paul@example.com"})
+	if *ev.ResponseType != 3 || !ev.AppointmentReplyTime.Equal(utc("20240502T080000Z")) || *ev.BusyStatus != 2 {
+		t.Errorf("accepted: %v %v %v", *ev.ResponseType, ev.AppointmentReplyTime, *ev.BusyStatus)
+	}
+	out, err = Respond(out, "DECLINED", utc("20240513T080000Z"), paul)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := ParseObject(out)
+	if len(o.Overrides) != 1 || o.responseType(o.Overrides[0], "paul@example.com") != 4 || o.responseType(o.Master, "paul@example.com") != 3 {
+		t.Errorf("instance decline\n%s", out)
+	}
+	for name, f := range map[string]func() error{
+		"organizer": func() error {
+			_, err := Respond([]byte(organizerCopy), "ACCEPTED", time.Time{}, ITIPOptions{Account: "olga@example.com"})
+			return err
+		},
+		"stranger": func() error {
+			_, err := Respond([]byte(organizerCopy), "ACCEPTED", time.Time{}, ITIPOptions{Account: "zed@example.com"})
+			return err
+		},
+		"bad answer": func() error { _, err := Respond([]byte(organizerCopy), "MAYBE", time.Time{}, paul); return err },
+		"no instance": func() error {
+			_, err := Respond([]byte(organizerCopy), "ACCEPTED", utc("20240514T080000Z"), paul)
+			return err
+		},
+	} {
+		if err := f(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
