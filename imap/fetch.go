@@ -1,0 +1,481 @@
+package imap
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/gatehouse/gatehouse/message"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// target is one message a command acts on: its sequence number in the server view
+// (index into mailbox.uids + 1), in the client's view, and its uid.
+type target struct {
+	seq, clientSeq uint32
+	uid            uint32
+}
+
+// targets resolves a sequence or uid set against the selected mailbox (RFC 9051 6.4.8:
+// "*" is the last message / the highest uid; "$" is the saved search result, RFC 5182).
+// Messages the client has not been told of yet are left out.
+func (s *session) targets(numSet goimap.NumSet) []target {
+	sel := s.sel
+	mb := sel.mb
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	var out []target
+	if goimap.IsSearchRes(numSet) {
+		for _, u := range sel.searchRes {
+			if i, ok := slices.BinarySearch(mb.uids, u); ok {
+				if cs := sel.tracker.EncodeSeqNum(uint32(i + 1)); cs != 0 {
+					out = append(out, target{uint32(i + 1), cs, u})
+				}
+			}
+		}
+		return out
+	}
+	switch set := numSet.(type) {
+	case goimap.SeqSet:
+		n := uint32(len(mb.uids))
+		for i, u := range mb.uids {
+			cs := sel.tracker.EncodeSeqNum(uint32(i + 1))
+			if cs == 0 {
+				continue
+			}
+			for _, r := range set {
+				start, stop := r.Start, r.Stop
+				if start == 0 {
+					start = n
+				}
+				if stop == 0 {
+					stop = n
+				}
+				if start > stop {
+					start, stop = stop, start
+				}
+				if cs >= start && cs <= stop {
+					out = append(out, target{uint32(i + 1), cs, u})
+					break
+				}
+			}
+		}
+	case goimap.UIDSet:
+		var maxUID uint32
+		if len(mb.uids) > 0 {
+			maxUID = mb.uids[len(mb.uids)-1]
+		}
+		for i, u := range mb.uids {
+			for _, r := range set {
+				start, stop := uint32(r.Start), uint32(r.Stop)
+				if start == 0 {
+					start = maxUID
+				}
+				if stop == 0 {
+					stop = maxUID
+				}
+				if start > stop {
+					start, stop = stop, start
+				}
+				if u >= start && u <= stop {
+					if cs := sel.tracker.EncodeSeqNum(uint32(i + 1)); cs != 0 {
+						out = append(out, target{uint32(i + 1), cs, u})
+					}
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// uidRanges turns targets (in uid order) into the fewest store ranges that cover
+// exactly them, given the mailbox's uid list at the time.
+func uidRanges(ts []target) []store.UIDRange {
+	var out []store.UIDRange
+	for i := 0; i < len(ts); {
+		j := i
+		for j+1 < len(ts) && ts[j+1].seq == ts[j].seq+1 {
+			j++
+		}
+		out = append(out, store.UIDRange{First: ts[i].uid, Last: ts[j].uid})
+		i = j + 1
+	}
+	return out
+}
+
+func uidsOf(ts []target) []uint32 {
+	out := make([]uint32, len(ts))
+	for i, t := range ts {
+		out[i] = t.uid
+	}
+	return out
+}
+
+func rangesOfUIDs(uids []uint32) []store.UIDRange {
+	var out []store.UIDRange
+	for _, u := range uids {
+		if n := len(out); n > 0 && out[n-1].Last+1 == u {
+			out[n-1].Last = u
+			continue
+		}
+		out = append(out, store.UIDRange{First: u, Last: u})
+	}
+	return out
+}
+
+// Fetch answers FETCH (RFC 9051 6.4.5): flags, dates and sizes from the item row,
+// ENVELOPE and BODYSTRUCTURE from the structure indexed at delivery (no re-parse),
+// BODY[section]<partial> and BINARY from the blob at the stored offsets.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options *goimap.FetchOptions) (err error) {
+	defer s.enter(&err)()
+	ts := s.targets(numSet)
+	if len(ts) == 0 {
+		return nil
+	}
+	needStructure := options.Envelope || options.BodyStructure != nil || len(options.BodySection) > 0 ||
+		len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
+	markSeen := false
+	for _, bs := range options.BodySection {
+		if !bs.Peek {
+			markSeen = true
+		}
+	}
+	for _, bs := range options.BinarySection {
+		if !bs.Peek {
+			markSeen = true
+		}
+	}
+	markSeen = markSeen && !s.sel.readOnly
+	items, err := s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), needStructure)
+	if err != nil {
+		return s.imapError(err, "fetch")
+	}
+	byUID := make(map[uint32]*store.MailItem, len(items))
+	for i := range items {
+		byUID[items[i].UID] = &items[i]
+	}
+	if markSeen {
+		// RFC 9051 6.4.5: BODY[...] without PEEK sets \Seen; the FETCH response
+		// then carries FLAGS.
+		var unseen []uint32
+		for _, t := range ts {
+			if it := byUID[t.uid]; it != nil && it.Flags&store.FlagSeen == 0 {
+				unseen = append(unseen, t.uid)
+			}
+		}
+		if len(unseen) > 0 {
+			changes, err := s.srv.opts.Store.SetFlags(s.ctx, s.p, store.Selector{FolderID: s.sel.folder.ID, UIDs: rangesOfUIDs(unseen)}, store.FlagsAdd, store.FlagSeen, nil)
+			if err != nil {
+				return s.imapError(err, "fetch")
+			}
+			own := map[uint32]int64{}
+			for _, c := range changes {
+				own[c.UID] = c.Modseq
+				if it := byUID[c.UID]; it != nil {
+					it.Flags, it.Keywords = c.Flags, c.Keywords
+				}
+			}
+			if err := s.sel.mb.syncFrom(s.ctx, s.sel.tracker, own); err != nil {
+				return s.imapError(err, "fetch")
+			}
+			options.Flags = true
+		}
+	}
+	for _, t := range ts {
+		it := byUID[t.uid]
+		if it == nil {
+			continue // expunged meanwhile; its EXPUNGE comes later
+		}
+		if err := s.fetchOne(w, t, it, options); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailItem, options *goimap.FetchOptions) error {
+	rw := w.CreateMessage(t.clientSeq)
+	if options.UID {
+		rw.WriteUID(goimap.UID(it.UID))
+	}
+	if options.Flags {
+		rw.WriteFlags(imapFlags(it.Flags, it.Keywords))
+	}
+	if options.InternalDate {
+		rw.WriteInternalDate(it.InternalDate)
+	}
+	if options.RFC822Size {
+		rw.WriteRFC822Size(it.Size)
+	}
+	var parsed *message.Parsed
+	if len(it.Structure) > 0 {
+		parsed = new(message.Parsed)
+		if err := json.Unmarshal(it.Structure, parsed); err != nil {
+			s.log.Error("fetch: stored structure", "uid", it.UID, "err", err)
+			parsed = nil
+		}
+	}
+	root := fallbackPart(it.Size)
+	if parsed != nil && parsed.Structure != nil {
+		root = parsed.Structure
+	}
+	if options.Envelope {
+		var env message.Envelope
+		if parsed != nil {
+			env = parsed.Envelope
+		}
+		rw.WriteEnvelope(imapEnvelope(&env))
+	}
+	if options.BodyStructure != nil {
+		rw.WriteBodyStructure(bodyStructure(root))
+	}
+	var blob *os.File
+	defer func() {
+		if blob != nil {
+			blob.Close()
+		}
+	}()
+	open := func() (*os.File, error) {
+		if blob == nil {
+			f, err := s.srv.opts.Store.OpenBlob(s.ctx, s.p, it.ID)
+			if err != nil {
+				return nil, err
+			}
+			blob = f
+		}
+		return blob, nil
+	}
+	for _, bs := range options.BodySection {
+		data, err := s.bodySection(open, root, bs)
+		if err != nil {
+			rw.Close()
+			return s.imapError(err, "fetch body")
+		}
+		wc := rw.WriteBodySection(bs, int64(len(data)))
+		if _, err := wc.Write(data); err != nil {
+			wc.Close()
+			return err
+		}
+		if err := wc.Close(); err != nil {
+			return err
+		}
+	}
+	for _, bs := range options.BinarySection {
+		data, err := s.binarySection(open, root, bs.Part)
+		if err != nil {
+			rw.Close()
+			return s.imapError(err, "fetch binary")
+		}
+		data = partial(data, bs.Partial)
+		wc := rw.WriteBinarySection(bs, int64(len(data)))
+		if _, err := wc.Write(data); err != nil {
+			wc.Close()
+			return err
+		}
+		if err := wc.Close(); err != nil {
+			return err
+		}
+	}
+	for _, bs := range options.BinarySectionSize {
+		data, err := s.binarySection(open, root, bs.Part)
+		if err != nil {
+			rw.Close()
+			return s.imapError(err, "fetch binary")
+		}
+		rw.WriteBinarySectionSize(bs, uint32(len(data)))
+	}
+	return rw.Close()
+}
+
+// fallbackPart stands for a message whose structure is missing: one text/plain body.
+func fallbackPart(size int64) *message.Part {
+	return &message.Part{Type: "text", Subtype: "plain", Encoding: "7BIT", End: size, Size: size}
+}
+
+func readRange(f *os.File, start, end int64) ([]byte, error) {
+	if end < start {
+		return nil, nil
+	}
+	buf := make([]byte, end-start)
+	if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// bodySection reads BODY[section]<partial> (RFC 9051 6.4.5). A section that does not
+// exist is the empty string, as Dovecot answers.
+func (s *session) bodySection(open func() (*os.File, error), root *message.Part, bs *goimap.FetchItemBodySection) ([]byte, error) {
+	spec := string(bs.Specifier)
+	if spec == string(goimap.PartSpecifierHeader) && (len(bs.HeaderFields) > 0 || len(bs.HeaderFieldsNot) > 0) {
+		spec = "HEADER.FIELDS"
+	}
+	start, end, ok := root.SectionRange(bs.Part, spec)
+	if !ok {
+		return nil, nil
+	}
+	f, err := open()
+	if err != nil {
+		return nil, err
+	}
+	if spec == "HEADER.FIELDS" {
+		hdr, err := readRange(f, start, end)
+		if err != nil {
+			return nil, err
+		}
+		var data []byte
+		if len(bs.HeaderFields) > 0 {
+			data = message.FilterHeader(hdr, bs.HeaderFields, false)
+		} else {
+			data = message.FilterHeader(hdr, bs.HeaderFieldsNot, true)
+		}
+		return partial(data, bs.Partial), nil
+	}
+	if p := bs.Partial; p != nil {
+		if p.Offset >= end-start {
+			return nil, nil
+		}
+		start += p.Offset
+		if p.Size >= 0 && start+p.Size < end {
+			end = start + p.Size
+		}
+	}
+	return readRange(f, start, end)
+}
+
+// binarySection returns BINARY[section] (RFC 3516): the part's body with its
+// Content-Transfer-Encoding undone. BINARY[] is the whole message.
+func (s *session) binarySection(open func() (*os.File, error), root *message.Part, section []int) ([]byte, error) {
+	p := root.Find(section)
+	if p == nil {
+		return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeNonExistent, Text: "No such part"}
+	}
+	f, err := open()
+	if err != nil {
+		return nil, err
+	}
+	if len(section) == 0 {
+		return readRange(f, p.HeaderStart, p.End)
+	}
+	body, err := readRange(f, p.BodyStart, p.End)
+	if err != nil {
+		return nil, err
+	}
+	if p.Type == "multipart" || p.Message != nil {
+		return body, nil
+	}
+	switch strings.ToUpper(p.Encoding) {
+	case "", "7BIT", "8BIT", "BINARY", "BASE64", "QUOTED-PRINTABLE":
+	default:
+		// RFC 3516 4.3: an encoding the server cannot decode.
+		return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeUnknownCTE, Text: fmt.Sprintf("Unknown encoding %s", p.Encoding)}
+	}
+	local := *p
+	local.HeaderStart, local.BodyStart, local.End = 0, 0, int64(len(body))
+	return local.DecodedBody(body), nil
+}
+
+func partial(data []byte, p *goimap.SectionPartial) []byte {
+	if p == nil {
+		return data
+	}
+	if p.Offset >= int64(len(data)) {
+		return nil
+	}
+	data = data[p.Offset:]
+	if p.Size >= 0 && p.Size < int64(len(data)) {
+		data = data[:p.Size]
+	}
+	return data
+}
+
+// imapEnvelope renders the stored envelope (RFC 9051 7.5.2): Sender and Reply-To
+// default to From; message ids lose their angle brackets, which the library adds back.
+func imapEnvelope(e *message.Envelope) *goimap.Envelope {
+	env := &goimap.Envelope{
+		Date:    e.Date,
+		Subject: e.Subject,
+		From:    addrs(e.From),
+		Sender:  addrs(e.Sender),
+		ReplyTo: addrs(e.ReplyTo),
+		To:      addrs(e.To),
+		Cc:      addrs(e.Cc),
+		Bcc:     addrs(e.Bcc),
+	}
+	if len(env.Sender) == 0 {
+		env.Sender = env.From
+	}
+	if len(env.ReplyTo) == 0 {
+		env.ReplyTo = env.From
+	}
+	env.MessageID = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(e.MessageID), "<"), ">")
+	for _, id := range strings.Fields(e.InReplyTo) {
+		id = strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
+		if id != "" {
+			env.InReplyTo = append(env.InReplyTo, id)
+		}
+	}
+	return env
+}
+
+func addrs(as []message.Address) []goimap.Address {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]goimap.Address, len(as))
+	for i, a := range as {
+		out[i] = goimap.Address{Name: a.Name, Mailbox: a.Mailbox, Host: a.Host}
+	}
+	return out
+}
+
+// bodyStructure renders a stored part as BODYSTRUCTURE (RFC 9051 7.5.2), always with
+// the extension data; the library drops it for BODY.
+func bodyStructure(p *message.Part) goimap.BodyStructure {
+	var disp *goimap.BodyStructureDisposition
+	if p.Disposition != "" {
+		disp = &goimap.BodyStructureDisposition{Value: p.Disposition, Params: p.DispositionParams}
+	}
+	if p.Type == "multipart" && len(p.Children) > 0 {
+		mp := &goimap.BodyStructureMultiPart{
+			Subtype:  p.Subtype,
+			Extended: &goimap.BodyStructureMultiPartExt{Params: p.Params, Disposition: disp, Language: p.Language, Location: p.Location},
+		}
+		for _, c := range p.Children {
+			mp.Children = append(mp.Children, bodyStructure(c))
+		}
+		return mp
+	}
+	sp := &goimap.BodyStructureSinglePart{
+		Type:        p.Type,
+		Subtype:     p.Subtype,
+		Params:      p.Params,
+		ID:          p.ID,
+		Description: p.Description,
+		Encoding:    p.Encoding,
+		Size:        uint32(p.Size),
+		Extended:    &goimap.BodyStructureSinglePartExt{Disposition: disp, Language: p.Language, Location: p.Location},
+	}
+	if p.Type == "multipart" {
+		// A multipart without children cannot be written as one; show it as a leaf.
+		sp.Type, sp.Subtype = "text", "plain"
+	}
+	switch {
+	case p.Message != nil && p.Message.Structure != nil:
+		sp.MessageRFC822 = &goimap.BodyStructureMessageRFC822{
+			Envelope:      imapEnvelope(&p.Message.Envelope),
+			BodyStructure: bodyStructure(p.Message.Structure),
+			NumLines:      p.Lines,
+		}
+	case strings.EqualFold(sp.Type, "text"):
+		sp.Text = &goimap.BodyStructureText{NumLines: p.Lines}
+	}
+	return sp
+}

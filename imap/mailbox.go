@@ -1,0 +1,238 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+type mailboxKey struct{ account, folder int64 }
+
+// mailbox is the server view of one selected folder, shared by every session of this
+// process that has it selected: its uids in order (sequence number = index + 1), the
+// modseq they are valid at and the keywords announced so far. It is brought forward by
+// sync, which applies store.Delta since that modseq and queues the resulting
+// EXPUNGE/FETCH/FLAGS/EXISTS updates on the library's tracker, so that each session
+// sees every change exactly once whichever session or protocol made it.
+//
+// A goroutine per mailbox listens to the store's change feed (level-triggered: drain,
+// then re-query) and syncs; nothing polls on a timer (DESIGN.md §2 invariant 5).
+type mailbox struct {
+	srv     *Server
+	key     mailboxKey
+	p       store.Principal
+	tracker *imapserver.MailboxTracker
+	refs    int // under srv.mu
+
+	mu       sync.Mutex
+	uids     []uint32
+	modseq   int64
+	keywords []string
+	gone     bool // the folder was deleted
+
+	sub  *store.Subscription
+	stop chan struct{}
+}
+
+// openMailbox returns the shared view of a folder, loading it on first use.
+func (s *Server) openMailbox(ctx context.Context, p store.Principal, folder int64) (*mailbox, error) {
+	key := mailboxKey{p.AccountID, folder}
+	s.mu.Lock()
+	if mb := s.mailboxes[key]; mb != nil {
+		mb.refs++
+		s.mu.Unlock()
+		// Bring it forward so that SELECT answers from current state.
+		if err := mb.sync(ctx); err != nil {
+			s.releaseMailbox(mb)
+			return nil, err
+		}
+		return mb, nil
+	}
+	s.mu.Unlock()
+
+	// Subscribe before reading, so no change between the read and the subscription
+	// is missed.
+	sub := s.opts.Store.Feed().Subscribe(p.AccountID)
+	v, err := s.opts.Store.OpenMailboxView(ctx, p, folder)
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
+	mb := &mailbox{
+		srv: s, key: key, p: p,
+		tracker:  imapserver.NewMailboxTracker(uint32(len(v.UIDs))),
+		uids:     v.UIDs,
+		modseq:   v.Modseq,
+		keywords: v.Keywords,
+		sub:      sub,
+		stop:     make(chan struct{}),
+		refs:     1,
+	}
+	s.mu.Lock()
+	if other := s.mailboxes[key]; other != nil {
+		// Another session loaded it meanwhile: use that one.
+		other.refs++
+		s.mu.Unlock()
+		sub.Close()
+		if err := other.sync(ctx); err != nil {
+			s.releaseMailbox(other)
+			return nil, err
+		}
+		return other, nil
+	}
+	s.mailboxes[key] = mb
+	s.mu.Unlock()
+	go mb.listen()
+	return mb, nil
+}
+
+func (s *Server) releaseMailbox(mb *mailbox) {
+	s.mu.Lock()
+	mb.refs--
+	last := mb.refs == 0
+	if last {
+		delete(s.mailboxes, mb.key)
+	}
+	s.mu.Unlock()
+	if last {
+		close(mb.stop)
+		mb.sub.Close()
+	}
+}
+
+// listen syncs the mailbox whenever the feed has a hint for its folder.
+func (mb *mailbox) listen() {
+	for {
+		select {
+		case <-mb.stop:
+			return
+		case _, ok := <-mb.sub.Ready():
+			if !ok {
+				return // the store closed
+			}
+			changes, overflow := mb.sub.Drain()
+			mine := overflow
+			for _, c := range changes {
+				if c.FolderID == mb.key.folder || c.FolderID == 0 {
+					mine = true
+				}
+			}
+			if mine {
+				if err := mb.sync(mb.srv.baseCtx); err != nil && !errors.Is(err, context.Canceled) {
+					mb.srv.log.Warn("mailbox sync", "folder", mb.key.folder, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// sync applies what changed in the store since the mailbox's modseq and queues the
+// updates for every session. Flag changes made by source at the modseqs in own are not
+// queued for source (it answers them itself).
+func (mb *mailbox) sync(ctx context.Context) error {
+	return mb.syncFrom(ctx, nil, nil)
+}
+
+func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTracker, own map[uint32]int64) error {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.gone {
+		return nil
+	}
+	d, err := mb.srv.opts.Store.Delta(ctx, mb.p, mb.key.folder, mb.modseq)
+	if errors.Is(err, store.ErrNotFound) {
+		// The folder was deleted under us: every message is gone (RFC 9051 7.5.1).
+		for i := len(mb.uids); i > 0; i-- {
+			mb.tracker.QueueExpunge(uint32(i))
+		}
+		mb.uids = nil
+		mb.gone = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.Modseq <= mb.modseq && len(d.Items) == 0 && len(d.Tombstones) == 0 {
+		return nil
+	}
+	// RFC 9051 7.5.1: EXPUNGE, one message at a time, sequence numbers shift.
+	for _, tb := range d.Tombstones {
+		if i, ok := slices.BinarySearch(mb.uids, tb.UID); ok {
+			mb.tracker.QueueExpunge(uint32(i + 1))
+			mb.uids = slices.Delete(mb.uids, i, i+1)
+		}
+	}
+	var fresh []uint32
+	var newKW bool
+	for _, it := range d.Items {
+		for _, k := range it.Keywords {
+			if !hasKeyword(mb.keywords, k) {
+				mb.keywords = append(mb.keywords, k)
+				newKW = true
+			}
+		}
+	}
+	if newKW {
+		// RFC 9051 7.3.5: a new keyword is announced with an untagged FLAGS.
+		slices.Sort(mb.keywords)
+		mb.tracker.QueueMailboxFlags(mailboxFlags(mb.keywords))
+	}
+	var maxUID uint32
+	if n := len(mb.uids); n > 0 {
+		maxUID = mb.uids[n-1]
+	}
+	for _, it := range d.Items {
+		if i, ok := slices.BinarySearch(mb.uids, it.UID); ok {
+			var src *imapserver.SessionTracker
+			if m, ok := own[it.UID]; ok && m == it.Modseq {
+				src = source
+			}
+			mb.tracker.QueueMessageFlags(uint32(i+1), goimap.UID(it.UID), imapFlags(it.Flags, it.Keywords), src)
+		} else if it.UID > maxUID {
+			fresh = append(fresh, it.UID)
+		}
+	}
+	if len(fresh) > 0 {
+		slices.Sort(fresh)
+		mb.uids = append(mb.uids, slices.Compact(fresh)...)
+		mb.tracker.QueueNumMessages(uint32(len(mb.uids)))
+	}
+	if d.Modseq > mb.modseq {
+		mb.modseq = d.Modseq
+	}
+	return nil
+}
+
+func hasKeyword(list []string, k string) bool {
+	for _, x := range list {
+		if equalFoldASCII(x, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

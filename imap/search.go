@@ -1,0 +1,481 @@
+package imap
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"os"
+	"strings"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/gatehouse/gatehouse/message"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Search evaluates SEARCH on the server side (RFC 9051 6.4.4): flags, dates and sizes
+// from the item rows, address and subject keys from the stored envelope, other header
+// keys from the stored header, BODY and TEXT over the decoded text parts read from the
+// blob (a full-text index is future work). Criteria strings arrive in UTF-8: the
+// library accepts CHARSET US-ASCII and UTF-8 and answers BADCHARSET to others.
+func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteria, options *goimap.SearchOptions) (data *goimap.SearchData, err error) {
+	defer s.enter(&err)()
+	if criteria == nil {
+		criteria = &goimap.SearchCriteria{}
+	}
+	if hasModSeq(criteria) {
+		return nil, &goimap.Error{Type: goimap.StatusResponseTypeBad, Text: "CONDSTORE is not supported"}
+	}
+	all := s.targets(goimap.SeqSet{goimap.SeqRange{Start: 1, Stop: 0}})
+	var maxUID, maxSeq uint32
+	if n := len(all); n > 0 {
+		maxUID, maxSeq = all[n-1].uid, all[n-1].clientSeq
+	}
+	needStructure := needsStructure(criteria)
+	var items []store.MailItem
+	if len(all) > 0 {
+		items, err = s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(all), needStructure)
+		if err != nil {
+			return nil, s.imapError(err, "search")
+		}
+	}
+	byUID := make(map[uint32]*store.MailItem, len(items))
+	for i := range items {
+		byUID[items[i].UID] = &items[i]
+	}
+	data = &goimap.SearchData{}
+	var seqs goimap.SeqSet
+	var uids goimap.UIDSet
+	var saved []uint32
+	for _, t := range all {
+		it := byUID[t.uid]
+		if it == nil {
+			continue
+		}
+		m := &candidate{s: s, t: t, it: it, maxUID: maxUID, maxSeq: maxSeq, searchRes: s.sel.searchRes}
+		ok := m.match(criteria)
+		m.close()
+		if !ok {
+			continue
+		}
+		saved = append(saved, t.uid)
+		num := t.clientSeq
+		if kind == imapserver.NumKindUID {
+			num = t.uid
+			uids.AddNum(goimap.UID(t.uid))
+		} else {
+			seqs.AddNum(t.clientSeq)
+		}
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		if num > data.Max {
+			data.Max = num
+		}
+		data.Count++
+	}
+	if kind == imapserver.NumKindUID {
+		data.All = uids
+	} else {
+		data.All = seqs
+	}
+	if options != nil && options.ReturnSave {
+		s.sel.searchRes = saved
+	}
+	return data, nil
+}
+
+func hasModSeq(c *goimap.SearchCriteria) bool {
+	if c.ModSeq != nil {
+		return true
+	}
+	for i := range c.Not {
+		if hasModSeq(&c.Not[i]) {
+			return true
+		}
+	}
+	for i := range c.Or {
+		if hasModSeq(&c.Or[i][0]) || hasModSeq(&c.Or[i][1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func needsStructure(c *goimap.SearchCriteria) bool {
+	if len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		return true
+	}
+	for i := range c.Not {
+		if needsStructure(&c.Not[i]) {
+			return true
+		}
+	}
+	for i := range c.Or {
+		if needsStructure(&c.Or[i][0]) || needsStructure(&c.Or[i][1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidate is one message under evaluation, with what it costs to look at loaded
+// lazily: the stored parse, the blob, the raw header and the decoded text.
+type candidate struct {
+	s              *session
+	t              target
+	it             *store.MailItem
+	maxUID, maxSeq uint32
+	searchRes      []uint32
+
+	parsed  *message.Parsed
+	blob    *os.File
+	header  []byte
+	text    *string
+	loadErr bool
+}
+
+func (m *candidate) close() {
+	if m.blob != nil {
+		m.blob.Close()
+	}
+}
+
+func (m *candidate) structure() *message.Parsed {
+	if m.parsed == nil {
+		m.parsed = &message.Parsed{}
+		if len(m.it.Structure) > 0 {
+			if err := json.Unmarshal(m.it.Structure, m.parsed); err != nil {
+				m.parsed = &message.Parsed{}
+			}
+		}
+		if m.parsed.Structure == nil {
+			m.parsed.Structure = fallbackPart(m.it.Size)
+		}
+	}
+	return m.parsed
+}
+
+func (m *candidate) file() *os.File {
+	if m.blob == nil && !m.loadErr {
+		f, err := m.s.srv.opts.Store.OpenBlob(m.s.ctx, m.s.p, m.it.ID)
+		if err != nil {
+			m.loadErr = true
+			return nil
+		}
+		m.blob = f
+	}
+	return m.blob
+}
+
+func (m *candidate) rawHeader() []byte {
+	if m.header == nil {
+		root := m.structure().Structure
+		if f := m.file(); f != nil {
+			m.header, _ = readRange(f, root.HeaderStart, root.BodyStart)
+		}
+		if m.header == nil {
+			m.header = []byte{}
+		}
+	}
+	return m.header
+}
+
+// bodyText is the decoded text of the message's text/* leaf parts, inline ones of
+// attached messages included.
+func (m *candidate) bodyText() string {
+	if m.text == nil {
+		var b strings.Builder
+		f := m.file()
+		var walk func(p *message.Part)
+		walk = func(p *message.Part) {
+			switch {
+			case p == nil:
+			case p.Type == "multipart":
+				for _, c := range p.Children {
+					walk(c)
+				}
+			case p.Message != nil:
+				walk(p.Message.Structure)
+			case p.Type == "text" && f != nil:
+				body, err := readRange(f, p.BodyStart, p.End)
+				if err != nil {
+					return
+				}
+				local := *p
+				local.HeaderStart, local.BodyStart, local.End = 0, 0, int64(len(body))
+				txt := local.DecodedText(body)
+				if p.Subtype == "html" {
+					txt = stripTags(txt)
+				}
+				b.WriteString(txt)
+				b.WriteByte('\n')
+			}
+		}
+		walk(m.structure().Structure)
+		t := b.String()
+		m.text = &t
+	}
+	return *m.text
+}
+
+var wordDecoder = mime.WordDecoder{}
+
+// headerValues returns the unfolded, RFC 2047-decoded values of the named fields.
+func headerValues(hdr []byte, name string) []string {
+	var out []string
+	lines := bytes.SplitAfter(hdr, []byte("\n"))
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		if !strings.EqualFold(strings.TrimSpace(string(line[:colon])), name) {
+			continue
+		}
+		v := strings.TrimSpace(string(line[colon+1:]))
+		for i+1 < len(lines) && len(lines[i+1]) > 0 && (lines[i+1][0] == ' ' || lines[i+1][0] == '\t') {
+			i++
+			v += " " + strings.TrimSpace(string(lines[i]))
+		}
+		if dec, err := wordDecoder.DecodeHeader(v); err == nil {
+			v = dec
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func containsFold(hay, needle string) bool {
+	if needle == "" {
+		return true
+	}
+	return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+}
+
+func addressText(as []message.Address) string {
+	var b strings.Builder
+	for _, a := range as {
+		if a.Group {
+			continue
+		}
+		if a.Name != "" {
+			b.WriteString(a.Name)
+			b.WriteByte(' ')
+		}
+		b.WriteByte('<')
+		b.WriteString(a.Mailbox)
+		if a.Host != "" {
+			b.WriteByte('@')
+			b.WriteString(a.Host)
+		}
+		b.WriteString(">, ")
+	}
+	return b.String()
+}
+
+func dayOf(t time.Time) time.Time {
+	y, mo, d := t.Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+}
+
+func hasFlag(it *store.MailItem, f goimap.Flag) bool {
+	s := string(f)
+	if strings.HasPrefix(s, `\`) {
+		for _, sf := range systemFlags {
+			if strings.EqualFold(s, string(sf.flag)) {
+				return it.Flags&sf.bit != 0
+			}
+		}
+		return false // \Recent: not tracked yet
+	}
+	for _, k := range it.Keywords {
+		if equalFoldASCII(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether the message satisfies every key of c (RFC 9051 6.4.4).
+func (m *candidate) match(c *goimap.SearchCriteria) bool {
+	for _, set := range c.SeqNum {
+		if !seqSetHas(set, m.t.clientSeq, m.maxSeq) {
+			return false
+		}
+	}
+	for _, set := range c.UID {
+		if goimap.IsSearchRes(set) {
+			found := false
+			for _, u := range m.searchRes {
+				if u == m.t.uid {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+			continue
+		}
+		if !uidSetHas(set, m.t.uid, m.maxUID) {
+			return false
+		}
+	}
+	it := m.it
+	idate := dayOf(it.InternalDate)
+	if !c.Since.IsZero() && idate.Before(dayOf(c.Since)) {
+		return false
+	}
+	if !c.Before.IsZero() && !idate.Before(dayOf(c.Before)) {
+		return false
+	}
+	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		sent := m.structure().Envelope.Date
+		if sent.IsZero() {
+			sent = it.InternalDate
+		}
+		sd := dayOf(sent)
+		if !c.SentSince.IsZero() && sd.Before(dayOf(c.SentSince)) {
+			return false
+		}
+		if !c.SentBefore.IsZero() && !sd.Before(dayOf(c.SentBefore)) {
+			return false
+		}
+	}
+	if c.Larger > 0 && it.Size <= c.Larger {
+		return false
+	}
+	if c.Smaller > 0 && it.Size >= c.Smaller {
+		return false
+	}
+	for _, f := range c.Flag {
+		if !hasFlag(it, f) {
+			return false
+		}
+	}
+	for _, f := range c.NotFlag {
+		if hasFlag(it, f) {
+			return false
+		}
+	}
+	for _, h := range c.Header {
+		if !m.matchHeader(h.Key, h.Value) {
+			return false
+		}
+	}
+	for _, b := range c.Body {
+		if !containsFold(m.bodyText(), b) {
+			return false
+		}
+	}
+	for _, t := range c.Text {
+		if !containsFold(m.headerText(), t) && !containsFold(m.bodyText(), t) {
+			return false
+		}
+	}
+	for i := range c.Not {
+		if m.match(&c.Not[i]) {
+			return false
+		}
+	}
+	for i := range c.Or {
+		if !m.match(&c.Or[i][0]) && !m.match(&c.Or[i][1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *candidate) headerText() string {
+	s, err := wordDecoder.DecodeHeader(string(m.rawHeader()))
+	if err != nil {
+		return string(m.rawHeader())
+	}
+	return s
+}
+
+func (m *candidate) matchHeader(key, value string) bool {
+	env := &m.structure().Envelope
+	switch strings.ToLower(key) {
+	case "subject":
+		if value == "" {
+			return len(headerValues(m.rawHeader(), key)) > 0
+		}
+		return containsFold(env.Subject, value)
+	case "from":
+		return containsFold(addressText(env.From), value) || (value == "" && len(env.From) > 0)
+	case "to":
+		return containsFold(addressText(env.To), value) && (value != "" || len(env.To) > 0)
+	case "cc":
+		return containsFold(addressText(env.Cc), value) && (value != "" || len(env.Cc) > 0)
+	case "bcc":
+		return containsFold(addressText(env.Bcc), value) && (value != "" || len(env.Bcc) > 0)
+	}
+	vals := headerValues(m.rawHeader(), key)
+	for _, v := range vals {
+		if containsFold(v, value) {
+			return true
+		}
+	}
+	return false
+}
+
+func seqSetHas(set goimap.SeqSet, n, max uint32) bool {
+	for _, r := range set {
+		start, stop := r.Start, r.Stop
+		if start == 0 {
+			start = max
+		}
+		if stop == 0 {
+			stop = max
+		}
+		if start > stop {
+			start, stop = stop, start
+		}
+		if n >= start && n <= stop {
+			return true
+		}
+	}
+	return false
+}
+
+func uidSetHas(set goimap.UIDSet, u, max uint32) bool {
+	for _, r := range set {
+		start, stop := uint32(r.Start), uint32(r.Stop)
+		if start == 0 {
+			start = max
+		}
+		if stop == 0 {
+			stop = max
+		}
+		if start > stop {
+			start, stop = stop, start
+		}
+		if u >= start && u <= stop {
+			return true
+		}
+	}
+	return false
+}
+
+// stripTags reduces HTML to its text for BODY/TEXT matching.
+func stripTags(h string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range h {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+			b.WriteByte(' ')
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,224 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// session is one IMAP connection. The library calls its methods one at a time, except
+// that Shutdown may call bye concurrently.
+type session struct {
+	srv    *Server
+	conn   *imapserver.Conn
+	cid    string
+	remote netip.Addr
+	ctx    context.Context // carries the origin "imap/<cid>"; cancelled at Close
+	cancel context.CancelFunc
+	log    *slog.Logger
+
+	acct   store.Account
+	p      store.Principal
+	authed bool
+
+	sel *selected
+
+	busy    atomic.Int32 // inside a session method
+	idling  atomic.Bool
+	byeOnce sync.Once
+}
+
+// selected is the state of the Selected state (RFC 9051 3.3).
+type selected struct {
+	mb        *mailbox
+	tracker   *imapserver.SessionTracker
+	folder    store.Folder
+	name      string
+	readOnly  bool
+	searchRes []uint32 // SEARCHRES "$" (RFC 5182), as uids
+}
+
+var (
+	_ imapserver.SessionIMAP4rev2      = (*session)(nil)
+	_ imapserver.SessionUnauthenticate = (*session)(nil)
+	_ imapserver.SessionAppendLimit    = (*session)(nil)
+)
+
+// enter marks the session busy for the duration of a method (so Shutdown does not cut
+// a command in half) and recovers a panic into a SERVERBUG answer, keeping the
+// connection alive.
+func (s *session) enter(errp *error) func() {
+	s.busy.Add(1)
+	return func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in IMAP command", "panic", r)
+			if errp != nil {
+				*errp = &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeServerBug, Text: "Internal error"}
+			}
+		}
+		s.busy.Add(-1)
+	}
+}
+
+// quiet reports whether the session is between commands (and not in IDLE, which says
+// BYE by itself).
+func (s *session) quiet() bool {
+	return s.busy.Load() == 0 && !s.idling.Load()
+}
+
+func (s *session) bye(text string) {
+	s.byeOnce.Do(func() { s.conn.Bye(text) })
+}
+
+func (s *session) Close() error {
+	s.unselect()
+	s.cancel()
+	s.srv.sessionEnded(s)
+	s.log.Debug("disconnected")
+	return nil
+}
+
+// Login authenticates through the directory, the one login path of every protocol.
+// The library has already refused a clear-text password where policy forbids it.
+func (s *session) Login(username, password string) (err error) {
+	defer s.enter(&err)()
+	acct, err := s.srv.opts.Directory.Authenticate(s.ctx, username, password, "imap", s.remote)
+	if err != nil {
+		if errors.Is(err, directory.ErrAuthFailed) {
+			s.log.Info("login failed", "user", username)
+			return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeAuthenticationFailed, Text: "Invalid credentials"}
+		}
+		return s.imapError(err, "login")
+	}
+	s.acct, s.p, s.authed = acct, store.Principal{AccountID: acct.ID}, true
+	s.log = s.log.With("user", acct.Email)
+	s.log.Info("logged in")
+	return nil
+}
+
+// Unauthenticate returns to the not-authenticated state (RFC 8437).
+func (s *session) Unauthenticate() (err error) {
+	defer s.enter(&err)()
+	s.unselect()
+	s.acct, s.p, s.authed = store.Account{}, store.Principal{}, false
+	s.log = s.srv.log.With("cid", s.cid)
+	return nil
+}
+
+// Namespace: one personal namespace, no prefix, "/" (RFC 2342).
+func (s *session) Namespace() (*goimap.NamespaceData, error) {
+	return &goimap.NamespaceData{Personal: []goimap.NamespaceDescriptor{{Prefix: "", Delim: '/'}}}, nil
+}
+
+// AppendLimit is the APPENDLIMIT (RFC 7889), the one max_message_size.
+func (s *session) AppendLimit() uint32 {
+	if n := s.srv.opts.MaxMessageSize; n > 0 && n < math.MaxUint32 {
+		return uint32(n)
+	}
+	return math.MaxUint32
+}
+
+// Select opens a mailbox (RFC 9051 6.3.2, EXAMINE 6.3.3).
+func (s *session) Select(name string, options *goimap.SelectOptions) (data *goimap.SelectData, err error) {
+	defer s.enter(&err)()
+	s.unselect()
+	f, canon, err := s.resolve(name)
+	if err != nil {
+		return nil, s.imapError(err, "select")
+	}
+	mb, err := s.srv.openMailbox(s.ctx, s.p, f.ID)
+	if err != nil {
+		return nil, s.imapError(err, "select")
+	}
+	mb.mu.Lock()
+	tracker := mb.tracker.NewSession()
+	n := uint32(len(mb.uids))
+	kw := append([]string(nil), mb.keywords...)
+	mb.mu.Unlock()
+	st, err := s.srv.opts.Store.FolderStatus(s.ctx, s.p, f.ID)
+	if err != nil {
+		tracker.Close()
+		s.srv.releaseMailbox(mb)
+		return nil, s.imapError(err, "select")
+	}
+	s.sel = &selected{mb: mb, tracker: tracker, folder: f, name: canon, readOnly: options != nil && options.ReadOnly}
+	data = &goimap.SelectData{
+		Flags:       mailboxFlags(kw),
+		NumMessages: n,
+		UIDNext:     goimap.UID(st.UIDNext),
+		UIDValidity: st.UIDValidity,
+	}
+	if !s.sel.readOnly {
+		data.PermanentFlags = permanentFlags(kw)
+	}
+	return data, nil
+}
+
+func (s *session) Unselect() (err error) {
+	defer s.enter(&err)()
+	s.unselect()
+	return nil
+}
+
+func (s *session) unselect() {
+	if s.sel == nil {
+		return
+	}
+	s.sel.tracker.Close()
+	s.srv.releaseMailbox(s.sel.mb)
+	s.sel = nil
+}
+
+// Poll writes the pending updates of the selected mailbox (after every command). The
+// mailbox is brought forward first, so a change committed before this command by any
+// front end is reported now even if the feed's goroutine has not run yet.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
+	defer s.enter(&err)()
+	if s.sel == nil {
+		return nil
+	}
+	if err := s.sel.mb.sync(s.ctx); err != nil {
+		return s.imapError(err, "poll")
+	}
+	return s.sel.tracker.Poll(w, allowExpunge)
+}
+
+// Idle waits for updates from the change feed (through the mailbox's tracker) until
+// the client says DONE or the server shuts down; never on a timer (RFC 2177).
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.idling.Store(true)
+	defer s.idling.Store(false)
+	merged := make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+		case <-s.srv.shutdown:
+		}
+		close(merged)
+	}()
+	var err error
+	if s.sel != nil {
+		if err = s.sel.mb.sync(s.ctx); err == nil {
+			err = s.sel.tracker.Idle(w, merged)
+		}
+	} else {
+		<-merged
+	}
+	select {
+	case <-stop:
+	default:
+		// Woken by Shutdown: say BYE, which also ends the library's wait for DONE.
+		s.bye("Gatehouse is shutting down")
+	}
+	return err
+}
