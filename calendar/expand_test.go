@@ -225,3 +225,44 @@ func TestFreeBusy(t *testing.T) {
 		t.Errorf("VFREEBUSY %+v", fbs)
 	}
 }
+
+// Apple's CalDAV tester data (recurrenceput/25.ics, Apache-2.0): the last
+// weekday of every other month from 24 March 2015, with three EXDATEs and a
+// transparent override on 31 July. dateutil gives 31 Mar, 29 May, 31 Jul,
+// 30 Sep, 30 Nov 2015 and 29 Jan 2016 for the rule; the first two are
+// excluded. In free/busy the transparent override is free.
+func TestCalDAVTesterRecurrence(t *testing.T) {
+	o, err := ParseObject(readCorpus(t, "caldavtester_recurrenceput_25.ics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	la := mustLoc(t, "America/Los_Angeles")
+	insts, err := o.Expand(ExpandOptions{Start: utc("20150301T000000Z"), End: utc("20160301T000000Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := starts(insts, la); got != "07-31 13:00 09-30 13:00 11-30 13:00 01-29 13:00" || !insts[0].IsOverride {
+		t.Errorf("got %s", got)
+	}
+	ps, _ := o.BusyPeriods(FreeBusyOptions{Start: utc("20150301T000000Z"), End: utc("20160301T000000Z")})
+	if len(ps) != 3 || !ps[0].Start.Equal(utc("20150930T200000Z")) || ps[0].End.Sub(ps[0].Start) != 45*time.Minute {
+		t.Errorf("busy %+v", ps)
+	}
+	ev, _ := o.ToEAS(EASOptions{Version: V141})
+	if r := ev.Recurrence; r.Type != 3 || r.Interval != 2 || r.DayOfWeek != Weekdays || r.WeekOfMonth != 5 {
+		t.Errorf("pattern %+v", r)
+	}
+	// recurrenceput/22.ics: a monthly series whose overrides carry their own
+	// alarms; the instance of 1 Feb 2014 is its override, with its 5-minute alarm.
+	o, err = ParseObject(readCorpus(t, "caldavtester_recurrenceput_22.ics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	insts, _ = o.Expand(ExpandOptions{Start: utc("20140115T000000Z"), End: utc("20140315T000000Z")})
+	if len(insts) != 2 || !insts[0].IsOverride || insts[1].IsOverride || !insts[0].StartTime.Equal(utc("20140201T170000Z")) {
+		t.Errorf("22.ics: %+v", insts)
+	}
+	if ev, _ := o.ToEAS(EASOptions{Version: V141}); len(*ev.Exceptions) != 2 || *(*ev.Exceptions)[1].Reminder != 5 {
+		t.Errorf("22.ics exceptions %+v", ev.Exceptions)
+	}
+}
