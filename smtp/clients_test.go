@@ -98,7 +98,7 @@ func TestSwaksSubmission(t *testing.T) {
 	swaks := needTool(t, "swaks")
 	st, d := newStore(t)
 	e := startServer(t, st, d, Submission, nil)
-	out, err := exec.Command(swaks, "--server", e.addr, "--tls", "--tls-verify", "0", "--auth", "PLAIN",
+	out, err := exec.Command(swaks, "--server", e.addr, "--tls", "--auth", "PLAIN",
 		"--auth-user", "alice@example.org", "--auth-password", testPassword,
 		"--from", "al@example.org", "--to", "bob@example.org", "--header", "Subject: swaks test", "--timeout", "20").CombinedOutput()
 	if err != nil {

@@ -243,7 +243,8 @@ func (s *Store) QueueMessage(ctx context.Context, msgID int64) ([]byte, error) {
 
 // QueueDone removes recipients that were delivered or failed for good and, in the same
 // mutation, stores the bounce for the failed ones (nil: none). A message whose last
-// recipient leaves is removed and its blob reference dropped.
+// recipient leaves is removed and its blob reference dropped. Recipients no longer
+// queued (deleted meanwhile) are skipped; if none is left, no bounce is stored.
 func (s *Store) QueueDone(ctx context.Context, rcptIDs []int64, bounce *Bounce) error {
 	var p *prepared
 	if bounce != nil {
@@ -258,13 +259,17 @@ func (s *Store) QueueDone(ctx context.Context, rcptIDs []int64, bounce *Bounce) 
 			var msg int64
 			err := t.queryRow("DELETE FROM queue_rcpt WHERE id = ? RETURNING msg_id", id).Scan(&msg)
 			if errors.Is(err, sql.ErrNoRows) {
-				// Deleted by an administrator meanwhile: nothing to record, no bounce.
-				return fmt.Errorf("queue recipient %d: %w", id, ErrNotFound)
+				// Deleted by an administrator meanwhile: nothing to record.
+				continue
 			}
 			if err != nil {
 				return err
 			}
 			msgs[msg] = true
+		}
+		if len(msgs) == 0 {
+			// None was still queued: no bounce either.
+			return nil
 		}
 		for msg := range msgs {
 			if err := t.dropQueueMsgIfEmpty(msg); err != nil {
