@@ -257,7 +257,10 @@ func (se *session) Data(r io.Reader) (err error) {
 			se.log.Info("removed forged Authentication-Results")
 		}
 		if se.s.opts.CheckAuth {
-			v := checkAuth(se.ctx, se.s.opts.Resolver, se.s.opts.Hostname, se.ip, se.conn.Hostname(), se.from, raw[:he], raw)
+			// Bounded, so a slow DNS cannot hold the client past its DATA timeout.
+			actx, cancel := context.WithTimeout(se.ctx, 30*time.Second)
+			v := checkAuth(actx, se.s.opts.Resolver, se.s.opts.Hostname, se.ip, se.conn.Hostname(), se.from, raw[:he], raw)
+			cancel()
 			if v.dmarcReject && se.s.opts.RejectDMARC {
 				se.log.Info("rejected by DMARC policy", "from", se.from)
 				return errDMARCReject

@@ -403,3 +403,48 @@ func TestShutdownThenClose(t *testing.T) {
 		}
 	}
 }
+
+// A panic in a session ends that connection with 421 and the server keeps serving.
+func TestPanicIsContained(t *testing.T) {
+	st, d := newStore(t)
+	e := startServer(t, st, d, MX, func(o *Options, _ *Server) {
+		o.Store = nil // every store call panics
+	})
+	r := dialRaw(t, e.addr)
+	r.expect("EHLO x.test", 250)
+	r.expect("MAIL FROM:<a@remote.example>", 250)
+	if code, _ := r.cmd("RCPT TO:<bob@example.org>"); code != 421 {
+		t.Errorf("panicking RCPT: %d, want 421", code)
+	}
+	r2 := dialRaw(t, e.addr)
+	r2.expect("EHLO y.test", 250)
+	r2.expect("NOOP", 250)
+}
+
+// A full mailbox is refused at RCPT with a temporary error.
+func TestOverQuotaAtRcpt(t *testing.T) {
+	st, d := newStore(t)
+	e := startServer(t, st, d, MX, nil)
+	ctx := context.Background()
+	bob, _ := st.AccountByEmail(ctx, "bob@example.org")
+	if err := st.SetQuota(ctx, bob.ID, 10); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, e.addr)
+	r.expect("EHLO x.test", 250)
+	r.expect("MAIL FROM:<a@remote.example>", 250)
+	r.expect("RCPT TO:<bob@example.org>", 250) // empty mailbox: under quota
+	if code, _ := r.data("Subject: too big for quota\n\n" + strings.Repeat("x", 100) + "\n"); code != 452 {
+		t.Errorf("over quota at DATA: %d, want 452", code)
+	}
+	if _, err := st.Deliver(ctx, store.Principal{AccountID: bob.ID}, 0, []byte("Subject: s\r\n\r\n1\r\n"), store.DeliverOptions{}); err == nil {
+		t.Fatal("store accepted over quota")
+	}
+	st.SetQuota(ctx, bob.ID, 0)
+	st.Deliver(ctx, store.Principal{AccountID: bob.ID}, 0, []byte("Subject: s\r\n\r\n1234567890\r\n"), store.DeliverOptions{})
+	st.SetQuota(ctx, bob.ID, 10)
+	r.expect("MAIL FROM:<a@remote.example>", 250)
+	if msg := r.expect("RCPT TO:<bob@example.org>", 452); !strings.HasPrefix(msg, "4.2.2") {
+		t.Errorf("full mailbox: %q", msg)
+	}
+}

@@ -460,3 +460,21 @@ func testTLS(t testing.TB) *tls.Config {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
+
+// A remote sender's failed message: the DSN is queued with the null sender and
+// delivered to the sender's MX.
+func TestBounceToRemoteSender(t *testing.T) {
+	e := setup(t, nil)
+	e.mx.reject["nobody@remote.example"] = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	raw := []byte("From: someone@remote.example\r\nSubject: forwarded\r\n\r\nx\r\n")
+	if _, _, err := e.st.Accept(context.Background(), raw, nil, &store.Outbound{From: "someone@remote.example", Recipients: []string{"nobody@remote.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.q.Kick()
+	waitFor(t, "remote DSN", func() bool { return len(e.mx.received()) == 1 && e.queueLen(t) == 0 })
+	got := e.mx.received()[0]
+	if got.from != "" || strings.Join(got.to, ",") != "someone@remote.example" ||
+		!strings.Contains(string(got.data), "Final-Recipient: rfc822; nobody@remote.example") {
+		t.Errorf("DSN envelope %q -> %q:\n%s", got.from, got.to, got.data)
+	}
+}
