@@ -43,12 +43,22 @@ func (s *session) targets(numSet goimap.NumSet) []target {
 	}
 	switch set := numSet.(type) {
 	case goimap.SeqSet:
-		n := uint32(len(mb.uids))
-		for i, u := range mb.uids {
-			cs := sel.tracker.EncodeSeqNum(uint32(i + 1))
-			if cs == 0 {
-				continue
+		// "*" is the client's last sequence number, which differs from the server's
+		// while updates are pending for it.
+		type known struct {
+			i  int
+			cs uint32
+		}
+		var ks []known
+		var n uint32
+		for i := range mb.uids {
+			if cs := sel.tracker.EncodeSeqNum(uint32(i + 1)); cs != 0 {
+				ks = append(ks, known{i, cs})
+				n = max(n, cs)
 			}
+		}
+		for _, k := range ks {
+			i, u, cs := k.i, mb.uids[k.i], k.cs
 			for _, r := range set {
 				start, stop := r.Start, r.Stop
 				if start == 0 {

@@ -34,7 +34,8 @@ type mailbox struct {
 	uids     []uint32
 	modseq   int64
 	keywords []string
-	gone     bool // the folder was deleted
+	gone     bool                       // the folder was deleted
+	watchers map[chan struct{}]struct{} // IDLE sessions, kicked after updates are queued
 
 	sub  *store.Subscription
 	stop chan struct{}
@@ -139,9 +140,36 @@ func (mb *mailbox) sync(ctx context.Context) error {
 	return mb.syncFrom(ctx, nil, nil)
 }
 
+// watch registers an IDLE session's wake-up channel (one slot); unwatch removes it.
+// SessionTracker.Idle cannot be used: it misses updates queued before it starts.
+func (mb *mailbox) watch(ch chan struct{}) {
+	mb.mu.Lock()
+	if mb.watchers == nil {
+		mb.watchers = map[chan struct{}]struct{}{}
+	}
+	mb.watchers[ch] = struct{}{}
+	mb.mu.Unlock()
+}
+
+func (mb *mailbox) unwatch(ch chan struct{}) {
+	mb.mu.Lock()
+	delete(mb.watchers, ch)
+	mb.mu.Unlock()
+}
+
+func (mb *mailbox) kick() {
+	for ch := range mb.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTracker, own map[uint32]int64) error {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
+	defer mb.kick()
 	if mb.gone {
 		return nil
 	}

@@ -47,7 +47,7 @@ type Server struct {
 	// whose InsecureAuth is off (LOGINDISABLED until STARTTLS).
 	strict, lax     *imapserver.Server
 	strictLn, laxLn *chanListener
-	startOnce       sync.Once
+	libDone         chan struct{} // under mu; each library Serve loop reports its end
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
@@ -121,15 +121,17 @@ func New(opts Options) *Server {
 // Serve accepts connections on ln until Shutdown or Close. A plain listener offers
 // STARTTLS when Options.TLS is set; pass a tls.NewListener for implicit TLS (imaps).
 func (s *Server) Serve(ln net.Listener) error {
-	s.startOnce.Do(func() {
-		go s.strict.Serve(s.strictLn)
-		go s.lax.Serve(s.laxLn)
-	})
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		ln.Close()
 		return net.ErrClosed
+	}
+	if s.libDone == nil {
+		done := make(chan struct{}, 2)
+		s.libDone = done
+		go func() { s.strict.Serve(s.strictLn); done <- struct{}{} }()
+		go func() { s.lax.Serve(s.laxLn); done <- struct{}{} }()
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
@@ -237,11 +239,18 @@ func (s *Server) Close() error {
 			ln.Close()
 		}
 	}
+	libDone := s.libDone
+	s.libDone = nil
 	s.mu.Unlock()
 	s.strictLn.Close()
 	s.laxLn.Close()
 	s.cancel()
-	// The library's Close closes its listener and every connection it holds.
+	// Let the library's Serve loops end before its Close (which waits on a WaitGroup
+	// that Serve adds to), then close every connection it holds.
+	if libDone != nil {
+		<-libDone
+		<-libDone
+	}
 	s.strict.Close()
 	s.lax.Close()
 	return nil

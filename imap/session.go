@@ -207,9 +207,22 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		close(merged)
 	}()
 	var err error
-	if s.sel != nil {
-		if err = s.sel.mb.sync(s.ctx); err == nil {
-			err = s.sel.tracker.Idle(w, merged)
+	if sel := s.sel; sel != nil {
+		kick := make(chan struct{}, 1)
+		sel.mb.watch(kick)
+		defer sel.mb.unwatch(kick)
+		// Registered first, then drained: nothing queued in between is missed.
+		if err = sel.mb.sync(s.ctx); err == nil {
+			err = sel.tracker.Poll(w, true)
+		}
+	loop:
+		for err == nil {
+			select {
+			case <-kick:
+				err = sel.tracker.Poll(w, true)
+			case <-merged:
+				break loop
+			}
 		}
 	} else {
 		<-merged
