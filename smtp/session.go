@@ -248,6 +248,17 @@ func (se *session) Data(r io.Reader) (err error) {
 	he := headerEnd(raw)
 	fs := fields(raw[:he])
 	body := raw[he:]
+	// RFC 5321 6.3: a message that has passed this many relays is looping.
+	hops := 0
+	for _, f := range fs {
+		if strings.EqualFold(f.name, "Received") {
+			hops++
+		}
+	}
+	if hops >= maxHops {
+		se.log.Warn("mail loop", "from", se.from, "hops", hops)
+		return errLoop
+	}
 
 	var pre strings.Builder
 	pre.WriteString(se.received())
@@ -309,6 +320,10 @@ func (se *session) Data(r io.Reader) (err error) {
 	}
 	return nil
 }
+
+// maxHops is the Received count at which a message is taken to be looping (Postfix's
+// hopcount_limit is 50 too).
+const maxHops = 50
 
 // received formats the trace field (RFC 5321 4.4) with the protocol keywords of
 // RFC 3848.

@@ -448,3 +448,43 @@ func TestOverQuotaAtRcpt(t *testing.T) {
 		t.Errorf("full mailbox: %q", msg)
 	}
 }
+
+// RFC 5321 6.3: a looping message is refused.
+func TestMailLoop(t *testing.T) {
+	st, d := newStore(t)
+	e := startServer(t, st, d, MX, nil)
+	r := dialRaw(t, e.addr)
+	r.expect("EHLO x.test", 250)
+	r.expect("MAIL FROM:<a@remote.example>", 250)
+	r.expect("RCPT TO:<bob@example.org>", 250)
+	if code, msg := r.data(strings.Repeat("Received: from a by b; Tue, 24 Nov 2026 10:00:00 +0000\n", 50) + "Subject: loop\n\nx\n"); code != 554 {
+		t.Errorf("looping message: %d %s", code, msg)
+	}
+	r.expect("MAIL FROM:<a@remote.example>", 250)
+	r.expect("RCPT TO:<bob@example.org>", 250)
+	if code, msg := r.data(strings.Repeat("Received: from a by b; Tue, 24 Nov 2026 10:00:00 +0000\n", 49) + "Subject: ok\n\nx\n"); code != 250 {
+		t.Errorf("49 hops: %d %s", code, msg)
+	}
+}
+
+// SMTPUTF8 (RFC 6531): an internationalized sender is accepted and the message stored
+// byte for byte; a UTF-8 local part that names no user is refused as unknown.
+func TestSMTPUTF8(t *testing.T) {
+	st, d := newStore(t)
+	e := startServer(t, st, d, MX, nil)
+	r := dialRaw(t, e.addr)
+	r.expect("EHLO x.test", 250)
+	r.expect("MAIL FROM:<josé@exämple.example> SMTPUTF8", 250)
+	if msg := r.expect("RCPT TO:<jürgen@example.org>", 550); !strings.HasPrefix(msg, "5.1.1") {
+		t.Errorf("unknown UTF-8 user: %q", msg)
+	}
+	r.expect("RCPT TO:<bob@example.org>", 250)
+	body := "From: José <josé@exämple.example>\nSubject: ¡hola!\n\nça marche\n"
+	if code, msg := r.data(body); code != 250 {
+		t.Fatalf("DATA: %d %s", code, msg)
+	}
+	got := inbox(t, st, "bob@example.org")
+	if len(got) != 1 || !strings.Contains(got[0], "Return-Path: <josé@exämple.example>") || !strings.HasSuffix(got[0], strings.ReplaceAll(body, "\n", "\r\n")) {
+		t.Fatalf("stored %q", got)
+	}
+}

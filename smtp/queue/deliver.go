@@ -19,6 +19,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/gatehouse/gatehouse/message"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // dkimSign signs with the key of the From header's domain when that domain is hosted
@@ -261,6 +262,18 @@ func (q *Queue) session(ctx context.Context, host, addr string, j *job, raw []by
 	if ok, _ := c.Extension("8BITMIME"); ok && !isASCII(raw) {
 		opts.Body = gosmtp.Body8BitMIME
 	}
+	// RFC 6531 3.4: internationalized addresses need SMTPUTF8 end to end.
+	if !isASCII([]byte(j.from)) || !allASCII(j.rcpts) {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			outs := make([]outcome, len(j.rcpts))
+			for i, r := range j.rcpts {
+				outs[i] = outcome{entry: r, permanent: true, remote: host,
+					err: &gosmtp.SMTPError{Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 6, 7}, Message: "remote server does not support SMTPUTF8"}}
+			}
+			return outs, nil
+		}
+		opts.UTF8 = true
+	}
 	if err := c.Mail(j.from, opts); err != nil {
 		var se *gosmtp.SMTPError
 		if errors.As(err, &se) && se.Code >= 500 {
@@ -314,6 +327,15 @@ func (q *Queue) session(ctx context.Context, host, addr string, j *job, raw []by
 	}
 	c.Quit()
 	return outs, nil
+}
+
+func allASCII(es []store.QueueEntry) bool {
+	for _, e := range es {
+		if !isASCII([]byte(e.Rcpt)) {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(b []byte) bool {

@@ -110,6 +110,16 @@ func (q *Queue) Flush(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// List returns every queued recipient (`gatehouse queue list`).
+func (q *Queue) List(ctx context.Context) ([]store.QueueEntry, error) {
+	return q.opts.Store.QueueList(ctx)
+}
+
+// Delete removes a queued message without a bounce (`gatehouse queue delete ID`).
+func (q *Queue) Delete(ctx context.Context, msgID int64) error {
+	return q.opts.Store.QueueDelete(ctx, msgID)
+}
+
 // job is one message to one domain: one SMTP transaction.
 type job struct {
 	msgID  int64
