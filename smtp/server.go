@@ -38,6 +38,9 @@ func (m Mode) String() string {
 	return "mx"
 }
 
+// DefaultMaxMessageSize is the SIZE limit when none is configured.
+const DefaultMaxMessageSize = 50 << 20
+
 // Notifier is told when remote recipients were queued (smtp/queue's Queue).
 type Notifier interface{ Kick() }
 
@@ -49,7 +52,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Hostname is the HELO/greeting name and the authserv-id of Authentication-Results.
 	Hostname string
-	// MaxMessageSize drives SIZE (RFC 1870); 0: no limit.
+	// MaxMessageSize drives SIZE (RFC 1870) and bounds what DATA/BDAT read into
+	// memory; 0 means DefaultMaxMessageSize (never unbounded).
 	MaxMessageSize int64
 	// MaxRecipients per message (default 100, RFC 5321 4.5.3.1.8's minimum).
 	MaxRecipients int
@@ -64,6 +68,9 @@ type Options struct {
 	// RejectDMARC refuses (550 5.7.1) mail failing DMARC whose domain publishes
 	// p=reject. Default off: the result is only recorded.
 	RejectDMARC bool
+	// Postmaster receives mail for postmaster@ any hosted domain that has no such
+	// account or alias (RFC 5321 4.5.1 requires postmaster to work); "": none.
+	Postmaster string
 	// Queue is kicked after remote recipients were queued; nil: the queue finds them on
 	// its next scan.
 	Queue Notifier
@@ -97,6 +104,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Hostname == "" {
 		opts.Hostname = "localhost"
+	}
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if opts.MaxRecipients <= 0 {
 		opts.MaxRecipients = 100

@@ -185,6 +185,9 @@ func (se *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		return nil
 	}
 	id, err := se.s.opts.Store.ResolveAddress(se.ctx, addr)
+	if errors.Is(err, store.ErrNotFound) && strings.EqualFold(local, "postmaster") && se.s.opts.Postmaster != "" {
+		id, err = se.s.opts.Store.ResolveAddress(se.ctx, se.s.opts.Postmaster)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		se.log.Info("recipient refused", "to", to, "reason", "unknown")
 		return errNoSuchUser

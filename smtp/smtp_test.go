@@ -488,3 +488,21 @@ func TestSMTPUTF8(t *testing.T) {
 		t.Fatalf("stored %q", got)
 	}
 }
+
+// postmaster@ every hosted domain reaches the configured postmaster.
+func TestPostmaster(t *testing.T) {
+	st, d := newStore(t)
+	e := startServer(t, st, d, MX, func(o *Options, _ *Server) { o.Postmaster = "bob@example.org" })
+	r := dialRaw(t, e.addr)
+	r.expect("EHLO x.test", 250)
+	r.expect("MAIL FROM:<a@remote.example>", 250)
+	r.expect("RCPT TO:<PostMaster@example.net>", 250)
+	r.expect("RCPT TO:<postmaster@example.org>", 250)
+	r.expect("RCPT TO:<postmaster@remote.example>", 550)
+	if code, _ := r.data("Subject: to postmaster\n\nx\n"); code != 250 {
+		t.Fatal(code)
+	}
+	if got := inbox(t, st, "bob@example.org"); len(got) != 1 {
+		t.Fatalf("postmaster got %d messages", len(got))
+	}
+}
