@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -74,6 +75,9 @@ type Options struct {
 	// Queue is kicked after remote recipients were queued; nil: the queue finds them on
 	// its next scan.
 	Queue Notifier
+	// MaxConnectionsPerIP bounds concurrent connections from one address (default
+	// 50, as Postfix's smtpd_client_connection_count_limit); more get 421 4.7.0.
+	MaxConnectionsPerIP int
 	// ReadTimeout and WriteTimeout bound each command (default 5 minutes, RFC 5321
 	// 4.5.3.2.7 server timeout).
 	ReadTimeout, WriteTimeout time.Duration
@@ -92,6 +96,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	perIP map[netip.Addr]int
 
 	// noLoopbackTrust makes tests over 127.0.0.1 see the client as remote.
 	noLoopbackTrust bool
@@ -114,6 +119,9 @@ func New(opts Options) *Server {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
+	if opts.MaxConnectionsPerIP <= 0 {
+		opts.MaxConnectionsPerIP = 50
+	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 5 * time.Minute
 	}
@@ -123,7 +131,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, idPre: fmt.Sprintf("%08x", rand.Uint32())}
+	s := &Server{opts: opts, conns: map[net.Conn]struct{}{}, perIP: map[netip.Addr]int{}, idPre: fmt.Sprintf("%08x", rand.Uint32())}
 	s.log = opts.Logger.With("proto", "smtp", "mode", opts.Mode.String())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
@@ -188,33 +196,55 @@ type trackingListener struct {
 }
 
 func (l trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if t, ok := c.(*tls.Conn); ok {
-		// An implicit-TLS listener (tls.NewListener) hands over a connection whose
-		// handshake has not started: track its transport and redo the TLS layer over
-		// the tracked one with Options.TLS, so go-smtp still sees a *tls.Conn.
-		if l.s.opts.TLS == nil {
-			return c, nil
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
 		}
-		return tls.Server(l.s.track(t.NetConn()), l.s.opts.TLS), nil
+		raw, isTLS := c, false
+		if t, ok := c.(*tls.Conn); ok {
+			raw, isTLS = t.NetConn(), true
+		}
+		tc := l.s.track(raw)
+		if tc == nil {
+			// Over the per-address limit: refuse before TLS and before go-smtp.
+			raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(raw, "421 4.7.0 Too many connections from your address\r\n")
+			raw.Close()
+			continue
+		}
+		if isTLS {
+			// An implicit-TLS listener (tls.NewListener) hands over a connection whose
+			// handshake has not started: redo the TLS layer over the tracked transport
+			// with Options.TLS, so go-smtp still sees a *tls.Conn.
+			if l.s.opts.TLS == nil {
+				tc.Close()
+				continue
+			}
+			return tls.Server(tc, l.s.opts.TLS), nil
+		}
+		return tc, nil
 	}
-	return l.s.track(c), nil
 }
 
+// track registers a connection, or returns nil when its address is over the limit.
 func (s *Server) track(c net.Conn) net.Conn {
-	tc := &trackedConn{Conn: c, s: s}
+	ip := remoteIP(c)
+	tc := &trackedConn{Conn: c, s: s, ip: ip}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip] >= s.opts.MaxConnectionsPerIP {
+		return nil
+	}
+	s.perIP[ip]++
 	s.conns[tc] = struct{}{}
-	s.mu.Unlock()
 	return tc
 }
 
 type trackedConn struct {
 	net.Conn
 	s    *Server
+	ip   netip.Addr
 	once sync.Once
 }
 
@@ -222,6 +252,9 @@ func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
+		if c.s.perIP[c.ip]--; c.s.perIP[c.ip] <= 0 {
+			delete(c.s.perIP, c.ip)
+		}
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()

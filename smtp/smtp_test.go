@@ -1,12 +1,15 @@
 package smtp
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
@@ -504,5 +507,41 @@ func TestPostmaster(t *testing.T) {
 	}
 	if got := inbox(t, st, "bob@example.org"); len(got) != 1 {
 		t.Fatalf("postmaster got %d messages", len(got))
+	}
+}
+
+// More connections from one address than allowed get 421 before any greeting; a
+// slot frees when a connection ends.
+func TestConnectionsPerIP(t *testing.T) {
+	st, d := newStore(t)
+	e := startServer(t, st, d, MX, func(o *Options, _ *Server) { o.MaxConnectionsPerIP = 2 })
+	a := dialRaw(t, e.addr)
+	dialRaw(t, e.addr)
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(deadline(10))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	if !strings.HasPrefix(line, "421 4.7.0") {
+		t.Fatalf("third connection: %q", line)
+	}
+	a.expect("QUIT", 221)
+	a.c.Close()
+	var ok bool
+	for i := 0; i < 50 && !ok; i++ {
+		c2, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2.SetDeadline(deadline(10))
+		line, _ = bufio.NewReader(c2).ReadString('\n')
+		c2.Close()
+		ok = strings.HasPrefix(line, "220 ")
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatalf("slot not freed: %q", line)
 	}
 }
