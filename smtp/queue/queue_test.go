@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
@@ -341,6 +342,31 @@ func TestPermanentFailureBounces(t *testing.T) {
 	}
 	if strings.Contains(dsn, "Final-Recipient: rfc822; x@remote.example") {
 		t.Error("delivered recipient reported as failed")
+	}
+	// The DSN's MIME structure, read by a parser nobody here wrote (RFC 6522 3).
+	ent, err := gomessage.Read(strings.NewReader(dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := ent.Header.ContentType()
+	if mt != "multipart/report" || params["report-type"] != "delivery-status" {
+		t.Errorf("Content-Type %s %v", mt, params)
+	}
+	mr := ent.MultipartReader()
+	var types []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _, _ := p.Header.ContentType()
+		types = append(types, ct)
+	}
+	if strings.Join(types, ",") != "text/plain,message/delivery-status,text/rfc822-headers" {
+		t.Errorf("DSN parts %v", types)
 	}
 	if got := e.mx.received(); len(got) != 1 || strings.Join(got[0].to, ",") != "x@remote.example" {
 		t.Errorf("MX received %+v", got)
