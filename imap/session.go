@@ -161,6 +161,10 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 	if !s.sel.readOnly {
 		data.PermanentFlags = permanentFlags(kw)
 	}
+	if s.conn.EnabledCaps().Has(goimap.CapIMAP4rev2) {
+		// RFC 9051 6.3.2: a LIST response with the mailbox's canonical name.
+		data.List = &goimap.ListData{Delim: delim, Mailbox: canon}
+	}
 	return data, nil
 }
 

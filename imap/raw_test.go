@@ -1,0 +1,85 @@
+package imap
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// raw is a line-level IMAP connection for checking the exact wire form.
+type raw struct {
+	t   *testing.T
+	c   net.Conn
+	r   *bufio.Reader
+	tag int
+}
+
+func (e *env) raw() *raw {
+	e.t.Helper()
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	r := &raw{t: e.t, c: c, r: bufio.NewReader(c)}
+	r.line() // greeting
+	return r
+}
+
+func (r *raw) line() string {
+	r.t.Helper()
+	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	l, err := r.r.ReadString('\n')
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	return l
+}
+
+// cmd sends a command and returns everything up to and including its tagged response.
+func (r *raw) cmd(format string, args ...any) string {
+	r.t.Helper()
+	r.tag++
+	tag := fmt.Sprintf("t%d", r.tag)
+	fmt.Fprintf(r.c, tag+" "+format+"\r\n", args...)
+	var b strings.Builder
+	for {
+		l := r.line()
+		b.WriteString(l)
+		if strings.HasPrefix(l, tag+" ") {
+			return b.String()
+		}
+	}
+}
+
+func TestWireForms(t *testing.T) {
+	e := newEnv(t)
+	r := e.raw()
+	for _, c := range []struct{ cmd, want string }{
+		{"CAPABILITY", "AUTH=PLAIN"},
+		{`LOGIN alice@example.org "` + testPassword + `"`, "APPENDLIMIT=1048576"},
+		{`LIST "" ""`, `* LIST (\Noselect) "/" ""`},
+		{`LSUB "" "*"`, `* LSUB (\HasNoChildren \Sent \Subscribed) "/" "Sent"`},
+		{`LIST "" "*" RETURN (SPECIAL-USE CHILDREN)`, `* LIST (\HasNoChildren \Trash) "/" "Trash"`},
+		{`STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE DELETED RECENT)`, `* STATUS INBOX (MESSAGES 0 UIDNEXT 1 UNSEEN 0 DELETED 0 SIZE 0 RECENT 0)`},
+		{`SELECT INBOX`, `[PERMANENTFLAGS (\Seen \Answered \Flagged \Deleted \Draft \*)]`},
+		{`EXAMINE Sent`, `OK [READ-ONLY]`},
+		{`FETCH 1:* FLAGS`, `OK FETCH`},
+		{`NAMESPACE`, `* NAMESPACE (("" "/")) NIL NIL`},
+		{`UNSELECT`, `OK UNSELECT`},
+		{`ENABLE IMAP4rev2`, `* ENABLED IMAP4rev2`},
+		{`SELECT inbox`, `* LIST () "/" INBOX`}, // RFC 9051 6.3.2: rev2 SELECT names the mailbox
+		{`STATUS "Contacts" (MESSAGES)`, `NO [NONEXISTENT]`},
+		{`CREATE "Archive"`, `NO [ALREADYEXISTS]`},
+		{`CREATE "Special" (USE (\Flagged))`, `NO [USEATTR]`},
+		{`LOGOUT`, `* BYE`},
+	} {
+		got := r.cmd("%s", c.cmd)
+		if !strings.Contains(got, c.want) {
+			t.Errorf("C: %s\nS: %s\nwant %q", c.cmd, got, c.want)
+		}
+	}
+}
