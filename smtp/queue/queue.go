@@ -159,10 +159,12 @@ func (q *Queue) Run(ctx context.Context) error {
 				q.deliver(ctx, j)
 			}()
 		}
+		// Sleep until the next attempt falls due. Recipients already due are in flight
+		// (or beyond this pass's batch): a finishing delivery wakes us through done.
 		wait := time.Minute
 		if next, ok, err := q.opts.Store.NextQueueAttempt(ctx); err == nil && ok {
-			if d := next.Sub(q.opts.Now()); d < wait {
-				wait = max(d, 50*time.Millisecond)
+			if d := next.Sub(q.opts.Now()); d > 0 && d < wait {
+				wait = max(d, 10*time.Millisecond)
 			}
 		}
 		timer := time.NewTimer(wait)
