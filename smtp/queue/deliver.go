@@ -18,24 +18,19 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
-	"github.com/gatehouse/gatehouse/message"
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// dkimSign signs with the key of the From header's domain when that domain is hosted
-// here, else with the envelope sender's; unsigned when neither is hosted (a DSN).
+// dkimSign signs with the key of the envelope sender's domain when it is hosted here;
+// submission has checked that the sender address belongs to the user, so one hosted
+// domain's users cannot obtain another hosted domain's signature by writing its name
+// in the From header. A DSN (null sender) goes unsigned.
 func (q *Queue) dkimSign(ctx context.Context, log *slog.Logger, raw []byte, from string) []byte {
-	var domain string
-	for _, d := range []string{headerFromDomain(raw), domainOf(from)} {
-		if d == "" {
-			continue
-		}
-		if _, err := q.opts.Store.DomainByName(ctx, d); err == nil {
-			domain = d
-			break
-		}
-	}
+	domain := domainOf(from)
 	if domain == "" {
+		return raw
+	}
+	if _, err := q.opts.Store.DomainByName(ctx, domain); err != nil {
 		return raw
 	}
 	k, err := EnsureDKIMKey(ctx, q.opts.Store, domain)
@@ -49,15 +44,6 @@ func (q *Queue) dkimSign(ctx context.Context, log *slog.Logger, raw []byte, from
 		return raw
 	}
 	return signed
-}
-
-func headerFromDomain(raw []byte) string {
-	p := message.Parse(raw)
-	from := message.Mailboxes(p.Envelope.From)
-	if len(from) != 1 {
-		return ""
-	}
-	return strings.TrimSuffix(strings.ToLower(from[0].Host), ".")
 }
 
 func domainOf(addr string) string {
