@@ -18,8 +18,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/imap"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/smtp"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -152,13 +154,12 @@ func (a *App) Start() error {
 	}{
 		{"http", l.HTTP, false, httpSrv},
 		{"https", l.HTTPS, true, httpSrv},
-		// Front ends built by their own issues join here: imap, imaps, smtp,
-		// submission, submissions, ldap, ldaps.
-		{"imap", l.IMAP, false, nil},
-		{"imaps", l.IMAPS, true, nil},
-		{"smtp", l.SMTP, false, nil},
-		{"submission", l.Submission, false, nil},
-		{"submissions", l.Submissions, true, nil},
+		{"imap", l.IMAP, false, a.imapServer},
+		{"imaps", l.IMAPS, true, a.imapServer},
+		{"smtp", l.SMTP, false, func() Server { return a.smtpServer(smtp.MX) }},
+		{"submission", l.Submission, false, func() Server { return a.smtpServer(smtp.Submission) }},
+		{"submissions", l.Submissions, true, func() Server { return a.smtpServer(smtp.Submission) }},
+		// The LDAP front end joins here when its issue lands.
 		{"ldap", l.LDAP, false, nil},
 		{"ldaps", l.LDAPS, true, nil},
 	}
@@ -187,6 +188,33 @@ func (a *App) Start() error {
 	}
 	go a.maintenance()
 	return nil
+}
+
+func (a *App) imapServer() Server {
+	return imap.New(imap.Options{
+		Store:                    a.Store,
+		Directory:                a.Dir,
+		TLS:                      a.TLS,
+		Logger:                   a.Log,
+		MaxMessageSize:           int64(a.Cfg.Limits.MaxMessageSize),
+		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
+		Hostname:                 a.Cfg.Hostname,
+	})
+}
+
+func (a *App) smtpServer(mode smtp.Mode) Server {
+	return smtp.New(smtp.Options{
+		Store:                    a.Store,
+		Directory:                a.Dir,
+		TLS:                      a.TLS,
+		Logger:                   a.Log,
+		Hostname:                 a.Cfg.Hostname,
+		MaxMessageSize:           int64(a.Cfg.Limits.MaxMessageSize),
+		MaxRecipients:            a.Cfg.Limits.MaxRecipients,
+		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
+		Mode:                     mode,
+		CheckAuth:                mode == smtp.MX,
+	})
 }
 
 // Addr returns the bound address of a listener ("" if it is not running).
