@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -75,11 +76,22 @@ func TestWireForms(t *testing.T) {
 		{`STATUS "Contacts" (MESSAGES)`, `NO [NONEXISTENT]`},
 		{`CREATE "Archive"`, `NO [ALREADYEXISTS]`},
 		{`CREATE "Special" (USE (\Flagged))`, `NO [USEATTR]`},
+		{`CREATE "Caf&AOk-/Sub"`, `OK CREATE`}, // modified UTF-7 (RFC 3501 5.1.3)
+		{`LIST "" "Caf*"`, `* LIST (\HasChildren) "/" "Café"`}, // rev2 enabled: UTF-8
 		{`LOGOUT`, `* BYE`},
 	} {
 		got := r.cmd("%s", c.cmd)
 		if !strings.Contains(got, c.want) {
 			t.Errorf("C: %s\nS: %s\nwant %q", c.cmd, got, c.want)
 		}
+	}
+	// An IMAP4rev1 session sees the name in modified UTF-7.
+	r1 := e.raw()
+	r1.cmd(`LOGIN alice@example.org "` + testPassword + `"`)
+	if got := r1.cmd(`LIST "" "Caf*"`); !strings.Contains(got, `* LIST (\HasChildren) "/" "Caf&AOk-"`) {
+		t.Errorf("rev1 LIST: %s", got)
+	}
+	if _, err := e.st.FolderByPath(context.Background(), e.principal("alice@example.org"), "Café/Sub"); err != nil {
+		t.Errorf("the UTF-7 name was not stored as UTF-8: %v", err)
 	}
 }

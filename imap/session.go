@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -140,10 +141,23 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 	if err != nil {
 		return nil, s.imapError(err, "select")
 	}
+	rev2 := s.conn.EnabledCaps().Has(goimap.CapIMAP4rev2)
+	var unseenUID uint32
+	if !rev2 {
+		// IMAP4rev1 clients get [UNSEEN n] (RFC 3501 7.1); rev2 dropped it.
+		if unseenUID, err = s.srv.opts.Store.FirstUnseenUID(s.ctx, s.p, f.ID); err != nil {
+			s.srv.releaseMailbox(mb)
+			return nil, s.imapError(err, "select")
+		}
+	}
 	mb.mu.Lock()
 	tracker := mb.tracker.NewSession()
 	n := uint32(len(mb.uids))
 	kw := append([]string(nil), mb.keywords...)
+	var firstUnseen uint32
+	if i, ok := slices.BinarySearch(mb.uids, unseenUID); ok && unseenUID != 0 {
+		firstUnseen = uint32(i + 1)
+	}
 	mb.mu.Unlock()
 	st, err := s.srv.opts.Store.FolderStatus(s.ctx, s.p, f.ID)
 	if err != nil {
@@ -153,15 +167,16 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 	}
 	s.sel = &selected{mb: mb, tracker: tracker, folder: f, name: canon, readOnly: options != nil && options.ReadOnly}
 	data = &goimap.SelectData{
-		Flags:       mailboxFlags(kw),
-		NumMessages: n,
-		UIDNext:     goimap.UID(st.UIDNext),
-		UIDValidity: st.UIDValidity,
+		Flags:             mailboxFlags(kw),
+		NumMessages:       n,
+		FirstUnseenSeqNum: firstUnseen,
+		UIDNext:           goimap.UID(st.UIDNext),
+		UIDValidity:       st.UIDValidity,
 	}
 	if !s.sel.readOnly {
 		data.PermanentFlags = permanentFlags(kw)
 	}
-	if s.conn.EnabledCaps().Has(goimap.CapIMAP4rev2) {
+	if rev2 {
 		// RFC 9051 6.3.2: a LIST response with the mailbox's canonical name.
 		data.List = &goimap.ListData{Delim: delim, Mailbox: canon}
 	}
