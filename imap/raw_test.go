@@ -76,7 +76,7 @@ func TestWireForms(t *testing.T) {
 		{`STATUS "Contacts" (MESSAGES)`, `NO [NONEXISTENT]`},
 		{`CREATE "Archive"`, `NO [ALREADYEXISTS]`},
 		{`CREATE "Special" (USE (\Flagged))`, `NO [USEATTR]`},
-		{`CREATE "Caf&AOk-/Sub"`, `OK CREATE`}, // modified UTF-7 (RFC 3501 5.1.3)
+		{`CREATE "Caf&AOk-/Sub"`, `OK CREATE`},                 // modified UTF-7 (RFC 3501 5.1.3)
 		{`LIST "" "Caf*"`, `* LIST (\HasChildren) "/" "Café"`}, // rev2 enabled: UTF-8
 		{`LOGOUT`, `* BYE`},
 	} {
