@@ -5,6 +5,8 @@
 //	gatehouse user passwd EMAIL [--password-stdin]
 //	gatehouse user list | user del EMAIL
 //	gatehouse domain add DOMAIN | domain list | domain del DOMAIN
+//	gatehouse domain dkim DOMAIN
+//	gatehouse queue list | queue flush | queue delete ID
 //	gatehouse version
 //
 // While a server runs on the data directory, the admin subcommands send their work to
@@ -22,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +46,8 @@ const usage = `usage:
   gatehouse user list
   gatehouse user del EMAIL
   gatehouse domain add DOMAIN | domain list | domain del DOMAIN
+  gatehouse domain dkim DOMAIN
+  gatehouse queue list | queue flush | queue delete ID
   gatehouse version
 
 Every subcommand takes --config FILE and --data DIR.
@@ -97,7 +102,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return c.usageError("serve takes no arguments")
 		}
 		return c.serve(cfg)
-	case "user", "domain":
+	case "user", "domain", "queue":
 		req, err := c.request(pos)
 		if err != nil {
 			return c.usageError(err.Error())
@@ -169,9 +174,17 @@ func (c *cli) request(pos []string) (admin.Request, error) {
 		}
 	case "user.list", "domain.list":
 		err = want(2, pos[0]+" list")
-	case "domain.add", "domain.del":
+	case "domain.add", "domain.del", "domain.dkim":
 		if err = want(3, "domain "+pos[1]+" DOMAIN"); err == nil {
 			req.Domain = pos[2]
+		}
+	case "queue.list", "queue.flush":
+		err = want(2, "queue "+pos[1])
+	case "queue.delete":
+		if err = want(3, "queue delete ID"); err == nil {
+			if req.ID, err = strconv.ParseInt(pos[2], 10, 64); err != nil || req.ID <= 0 {
+				err = fmt.Errorf("queue delete: %q is not a message id", pos[2])
+			}
 		}
 	default:
 		err = fmt.Errorf("unknown command %q", pos[0]+" "+pos[1])
@@ -218,7 +231,7 @@ func (c *cli) adminCommand(cfg *config.Config, req admin.Request) int {
 			return admin.ExitError
 		}
 		dir := directory.New(st, directory.Options{DefaultDomain: cfg.DefaultDomain()})
-		resp = admin.NewService(st, dir).Do(ctx, req)
+		resp = admin.NewService(st, dir, nil).Do(ctx, req)
 		if err := st.Close(); err != nil {
 			fmt.Fprintf(c.stderr, "gatehouse: %v\n", err)
 			return admin.ExitError

@@ -275,3 +275,39 @@ func TestConfigErrorsExitTwo(t *testing.T) {
 		t.Errorf("version: %+v", r)
 	}
 }
+
+// TestDomainDKIMAndQueueCommands: adding a domain prints the DKIM record to publish (and
+// `domain dkim` prints the same again); the queue commands answer on an empty queue.
+func TestDomainDKIMAndQueueCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	common := []string{"--config", loopbackConfig(t, dir), "--data", filepath.Join(dir, "data")}
+	r := runCmd(t, bin, "", append([]string{"domain", "add", "example.net"}, common...)...)
+	rec := regexp.MustCompile(`(gh\d{6}\._domainkey\.example\.net\.) IN TXT "v=DKIM1; k=rsa; p=([A-Za-z0-9+/=]{300,})"`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || rec == nil {
+		t.Fatalf("domain add: %+v", r)
+	}
+	r = runCmd(t, bin, "", append([]string{"domain", "dkim", "example.net"}, common...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, rec[1]) || !strings.Contains(r.stdout, rec[2]) {
+		t.Errorf("domain dkim does not repeat the record: %+v", r)
+	}
+	r = runCmd(t, bin, "", append([]string{"domain", "dkim", "nothere.example"}, common...)...)
+	if r.code != 1 {
+		t.Errorf("domain dkim of an unknown domain: %+v", r)
+	}
+	r = runCmd(t, bin, "", append([]string{"queue", "list"}, common...)...)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "ID") {
+		t.Errorf("queue list: %+v", r)
+	}
+	r = runCmd(t, bin, "", append([]string{"queue", "delete", "12345"}, common...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "no queued message 12345") {
+		t.Errorf("queue delete of a missing id: %+v", r)
+	}
+	r = runCmd(t, bin, "", append([]string{"queue", "delete", "abc"}, common...)...)
+	if r.code != 2 {
+		t.Errorf("queue delete abc: %+v", r)
+	}
+}

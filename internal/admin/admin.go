@@ -14,16 +14,18 @@ import (
 	"text/tabwriter"
 
 	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/smtp/queue"
 	"github.com/gatehouse/gatehouse/store"
 )
 
 // Request is one administration command.
 type Request struct {
-	Op       string `json:"op"` // "user.add", "user.passwd", "user.list", "user.del", "domain.add", "domain.list", "domain.del"
+	Op       string `json:"op"` // "user.add", "user.passwd", "user.list", "user.del", "domain.add", "domain.list", "domain.del", "domain.dkim", "queue.list", "queue.flush", "queue.delete"
 	Email    string `json:"email,omitempty"`
 	Domain   string `json:"domain,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Password string `json:"password,omitempty"` // empty on user.add/passwd: one is generated and shown
+	ID       int64  `json:"id,omitempty"`       // queue.delete: the queued message
 }
 
 // Response is what the command prints, and how it exits.
@@ -44,11 +46,28 @@ const (
 type Service struct {
 	st  *store.Store
 	dir *directory.Directory
+	// kickQueue wakes the running outbound queue after a flush; nil when no server runs
+	// (the next server start delivers what is due).
+	kickQueue func()
 }
 
-// NewService makes a Service.
-func NewService(st *store.Store, dir *directory.Directory) *Service {
-	return &Service{st: st, dir: dir}
+// NewService makes a Service. kickQueue, if not nil, wakes the running outbound queue.
+func NewService(st *store.Store, dir *directory.Directory, kickQueue func()) *Service {
+	return &Service{st: st, dir: dir, kickQueue: kickQueue}
+}
+
+// dkimRecord makes sure a hosted domain has a DKIM key and tells the DNS record to
+// publish for it.
+func (s *Service) dkimRecord(ctx context.Context, domain string) (string, error) {
+	k, err := queue.EnsureDKIMKey(ctx, s.st, store.NormalizeDomain(domain))
+	if err != nil {
+		return "", err
+	}
+	name, value, err := queue.DKIMRecord(k)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("publish this DNS record so that receivers can verify mail from %s:\n%s. IN TXT \"%s\"\n", k.Domain, name, value), nil
 }
 
 // Do runs one request.
@@ -97,6 +116,11 @@ func (s *Service) do(ctx context.Context, req Request) (string, error) {
 		if newDomain {
 			_, domain, _ := store.SplitAddress(acct.Email)
 			fmt.Fprintf(&b, "added domain %s\n", domain)
+			rec, err := s.dkimRecord(ctx, domain)
+			if err != nil {
+				return b.String(), err
+			}
+			b.WriteString(rec)
 		}
 		fmt.Fprintf(&b, "added user %s\n", acct.Email)
 		if generated {
@@ -149,7 +173,52 @@ func (s *Service) do(ctx context.Context, req Request) (string, error) {
 			}
 			return "", err
 		}
-		return fmt.Sprintf("added domain %s\n", d.Name), nil
+		rec, err := s.dkimRecord(ctx, d.Name)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("added domain %s\n", d.Name) + rec, nil
+	case "domain.dkim":
+		if _, err := s.st.DomainByName(ctx, req.Domain); err != nil {
+			return "", fmt.Errorf("no domain %s", req.Domain)
+		}
+		return s.dkimRecord(ctx, req.Domain)
+	case "queue.list":
+		entries, err := s.st.QueueList(ctx)
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tFROM\tTO\tSIZE\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
+		for _, e := range entries {
+			from := e.From
+			if from == "" {
+				from = "<>"
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%s\t%s\n", e.MsgID, from, e.Rcpt, e.Size, e.Attempts,
+				e.NextAttempt.UTC().Format("2006-01-02 15:04:05Z"), e.LastError)
+		}
+		w.Flush()
+		return b.String(), nil
+	case "queue.flush":
+		n, err := s.st.QueueFlush(ctx)
+		if err != nil {
+			return "", err
+		}
+		if s.kickQueue != nil {
+			s.kickQueue()
+			return fmt.Sprintf("%d recipients due now; delivery started\n", n), nil
+		}
+		return fmt.Sprintf("%d recipients due now; no server is running, they go out when it starts\n", n), nil
+	case "queue.delete":
+		if err := s.st.QueueDelete(ctx, req.ID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return "", fmt.Errorf("no queued message %d", req.ID)
+			}
+			return "", err
+		}
+		return fmt.Sprintf("deleted queued message %d (no bounce sent)\n", req.ID), nil
 	case "domain.list":
 		ds, err := s.st.Domains(ctx)
 		if err != nil {

@@ -23,7 +23,7 @@ func FuzzControlRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
-	c := &ControlServer{svc: NewService(st, directory.New(st, directory.Options{})), log: slog.New(slog.DiscardHandler)}
+	c := &ControlServer{svc: NewService(st, directory.New(st, directory.Options{}), nil), log: slog.New(slog.DiscardHandler)}
 	f.Fuzz(func(t *testing.T, req string) {
 		req = strings.ReplaceAll(req, "\n", " ")
 		server, client := net.Pipe()

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/smtp"
+	"github.com/gatehouse/gatehouse/smtp/queue"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -42,6 +43,7 @@ type App struct {
 	Store  *store.Store
 	Dir    *directory.Directory
 	Admin  *admin.Service
+	Queue  *queue.Queue // outbound delivery
 	TLS    *tls.Config
 	Router chi.Router // served on the http and https listeners; ActiveSync and Autodiscover mount here
 
@@ -52,8 +54,9 @@ type App struct {
 	cancel  context.CancelFunc
 	control *admin.ControlServer
 	mu      sync.Mutex
-	running []running
-	bgDone  chan struct{}
+	running   []running
+	bgDone    chan struct{}
+	queueDone chan struct{}
 }
 
 type running struct {
@@ -75,7 +78,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, Log: log, Store: st, bgDone: make(chan struct{})}
+	a := &App{Cfg: cfg, Log: log, Store: st, bgDone: make(chan struct{}), queueDone: make(chan struct{})}
 	a.Dir = directory.New(st, directory.Options{
 		DefaultDomain:    cfg.DefaultDomain(),
 		ThrottleAfter:    cfg.Auth.ThrottleAfterFailures,
@@ -83,7 +86,20 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		ThrottleWindow:   time.Duration(cfg.Auth.ThrottleWindow),
 		Logger:           log,
 	})
-	a.Admin = admin.NewService(st, a.Dir)
+	a.Queue = queue.New(queue.Options{
+		Store:             st,
+		Logger:            log,
+		Hostname:          cfg.Hostname,
+		Port:              cfg.Queue.Port,
+		Smarthost:         cfg.Queue.Smarthost,
+		SmarthostUser:     cfg.Queue.SmarthostUser,
+		SmarthostPassword: cfg.Queue.SmarthostPassword,
+		Expire:            time.Duration(cfg.Queue.Lifetime),
+		RetryBase:         time.Duration(cfg.Queue.RetryBase),
+		RetryMax:          time.Duration(cfg.Queue.RetryMax),
+		Concurrency:       cfg.Queue.Concurrency,
+	})
+	a.Admin = admin.NewService(st, a.Dir, a.Queue.Kick)
 	cert, created, err := loadOrCreateCert(cfg.DataDir, cfg.TLS.Cert, cfg.TLS.Key, cfg.Hostname)
 	if err != nil {
 		st.Close()
@@ -187,6 +203,12 @@ func (a *App) Start() error {
 		a.Log.Info("listening", "listener", spec.name, "addr", ln.Addr().String())
 	}
 	go a.maintenance()
+	go func() {
+		defer close(a.queueDone)
+		if err := a.Queue.Run(a.baseCtx); err != nil && a.baseCtx.Err() == nil {
+			a.Log.Error("outbound queue stopped", "err", err)
+		}
+	}()
 	return nil
 }
 
@@ -214,6 +236,10 @@ func (a *App) smtpServer(mode smtp.Mode) Server {
 		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
 		Mode:                     mode,
 		CheckAuth:                mode == smtp.MX,
+		RejectDMARC:              a.Cfg.SMTP.RejectDMARC,
+		Postmaster:               a.Cfg.SMTP.Postmaster,
+		MaxConnectionsPerIP:      a.Cfg.SMTP.MaxConnectionsPerIP,
+		Queue:                    a.Queue,
 	})
 }
 
@@ -262,8 +288,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdownListeners(gctx)
 	var errs []error
 	if a.cancel != nil {
+		// Deliveries in flight record their outcome before Run returns.
 		a.cancel()
 		<-a.bgDone
+		<-a.queueDone
 	}
 	if a.control != nil {
 		errs = append(errs, a.control.Close())

@@ -77,8 +77,59 @@ type Config struct {
 	// The groupware store: database and message blobs.
 	Store Store `toml:"store"`
 
+	// Inbound SMTP policy.
+	SMTP SMTP `toml:"smtp"`
+
+	// Outbound mail: the durable queue that delivers to other servers.
+	Queue Queue `toml:"queue"`
+
 	// Logging to standard error.
 	Log Log `toml:"log"`
+}
+
+// SMTP is the [smtp] table.
+type SMTP struct {
+	// Refuse (550 5.7.1) inbound mail that fails DMARC when the sender's domain
+	// publishes `p=reject`. When false, the result is only recorded in the
+	// `Authentication-Results` header.
+	RejectDMARC bool `toml:"reject_dmarc"`
+
+	// Address that receives mail for `postmaster@` every hosted domain (RFC 5321
+	// 4.5.1); empty: only domains with such an account or alias accept it.
+	Postmaster string `toml:"postmaster"`
+
+	// Most simultaneous SMTP connections from one client address.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+}
+
+// Queue is the [queue] table.
+type Queue struct {
+	// Send all outbound mail through this server (`host:port`) instead of
+	// looking up each domain's MX. Empty: deliver directly.
+	Smarthost string `toml:"smarthost"`
+
+	// User name for AUTH PLAIN at the smarthost; empty: no authentication.
+	SmarthostUser string `toml:"smarthost_user"`
+
+	// Password for AUTH PLAIN at the smarthost.
+	SmarthostPassword string `toml:"smarthost_password"`
+
+	// TCP port of the remote servers found by MX lookup. Only tests change it.
+	Port int `toml:"port"`
+
+	// How long delivery to a recipient is retried before the message is returned
+	// to its sender with a delivery status notification.
+	Lifetime Duration `toml:"lifetime"`
+
+	// First delay before retrying a temporary failure; it doubles with each
+	// attempt up to `retry_max`.
+	RetryBase Duration `toml:"retry_base"`
+
+	// Longest delay between two attempts.
+	RetryMax Duration `toml:"retry_max"`
+
+	// Most deliveries in progress at once.
+	Concurrency int `toml:"concurrency"`
 }
 
 // TLS is the [tls] table.
@@ -234,6 +285,16 @@ func Default() *Config {
 			BlobGracePeriod:      Duration(72 * time.Hour),
 			PruneTombstonesAfter: Duration(720 * time.Hour),
 			ReaderConnections:    4,
+		},
+		SMTP: SMTP{
+			MaxConnectionsPerIP: 50,
+		},
+		Queue: Queue{
+			Port:        25,
+			Lifetime:    Duration(120 * time.Hour),
+			RetryBase:   Duration(5 * time.Minute),
+			RetryMax:    Duration(4 * time.Hour),
+			Concurrency: 8,
 		},
 		Log: Log{
 			Level:  "info",

@@ -106,6 +106,36 @@ func (c *Config) Validate() error {
 		bad("store.reader_connections", "%d is not between 1 and 1000", n)
 	}
 
+	if c.SMTP.Postmaster != "" && !strings.Contains(c.SMTP.Postmaster, "@") {
+		bad("smtp.postmaster", "%q is not an address", c.SMTP.Postmaster)
+	}
+	if n := c.SMTP.MaxConnectionsPerIP; n < 1 {
+		bad("smtp.max_connections_per_ip", "%d is not a positive number", n)
+	}
+	if c.Queue.Smarthost != "" {
+		if _, _, msg := checkListenAddr(c.Queue.Smarthost); msg != "" {
+			bad("queue.smarthost", "%s", msg)
+		}
+	}
+	if c.Queue.SmarthostUser != "" && c.Queue.Smarthost == "" {
+		bad("queue.smarthost_user", "set without queue.smarthost")
+	}
+	if p := c.Queue.Port; p < 1 || p > 65535 {
+		bad("queue.port", "%d is not a TCP port", p)
+	}
+	if c.Queue.Lifetime <= 0 {
+		bad("queue.lifetime", "must be positive")
+	}
+	if c.Queue.RetryBase <= 0 {
+		bad("queue.retry_base", "must be positive")
+	}
+	if c.Queue.RetryMax < c.Queue.RetryBase {
+		bad("queue.retry_max", "%s is shorter than queue.retry_base", c.Queue.RetryMax)
+	}
+	if n := c.Queue.Concurrency; n < 1 || n > 1000 {
+		bad("queue.concurrency", "%d is not between 1 and 1000", n)
+	}
+
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
