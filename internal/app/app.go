@@ -50,10 +50,10 @@ type App struct {
 	// AdminPassword is set when this start created the first administrator.
 	AdminEmail, AdminPassword string
 
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	control *admin.ControlServer
-	mu      sync.Mutex
+	baseCtx   context.Context
+	cancel    context.CancelFunc
+	control   *admin.ControlServer
+	mu        sync.Mutex
 	running   []running
 	bgDone    chan struct{}
 	queueDone chan struct{}
