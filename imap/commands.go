@@ -62,7 +62,11 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet goimap.NumSet, flags *
 		}
 		rw := w.CreateMessage(t.clientSeq)
 		rw.WriteUID(goimap.UID(t.uid))
-		rw.WriteFlags(imapFlags(c.Flags, c.Keywords))
+		fl := imapFlags(c.Flags, c.Keywords)
+		if s.sel.isRecent(t.uid) {
+			fl = append(fl, recentFlag)
+		}
+		rw.WriteFlags(fl)
 		if err := rw.Close(); err != nil {
 			return err
 		}

@@ -216,7 +216,11 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailIt
 		rw.WriteUID(goimap.UID(it.UID))
 	}
 	if options.Flags {
-		rw.WriteFlags(imapFlags(it.Flags, it.Keywords))
+		flags := imapFlags(it.Flags, it.Keywords)
+		if s.sel.isRecent(it.UID) {
+			flags = append(flags, recentFlag)
+		}
+		rw.WriteFlags(flags)
 	}
 	if options.InternalDate {
 		rw.WriteInternalDate(it.InternalDate)

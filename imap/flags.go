@@ -23,6 +23,9 @@ var systemFlags = []struct {
 	{goimap.FlagDraft, store.FlagDraft},
 }
 
+// recentFlag is \Recent (RFC 3501 2.3.2), which IMAP4rev2 dropped.
+const recentFlag = goimap.Flag(`\Recent`)
+
 // imapFlags renders stored flags and keywords as IMAP flags.
 func imapFlags(f store.Flags, keywords []string) []goimap.Flag {
 	out := make([]goimap.Flag, 0, 2+len(keywords))

@@ -37,6 +37,12 @@ type mailbox struct {
 	gone     bool                       // the folder was deleted
 	watchers map[chan struct{}]struct{} // IDLE sessions, kicked after updates are queued
 
+	// \Recent (RFC 3501 2.3.2, IMAP4rev1 only): uids above recentHigh have not been
+	// shown to any session yet; new ones go to the earliest-selected rev1 read-write
+	// session in claimers. Kept in memory: after a restart nothing is recent.
+	recentHigh uint32
+	claimers   []*selected
+
 	sub  *store.Subscription
 	stop chan struct{}
 }
@@ -67,13 +73,14 @@ func (s *Server) openMailbox(ctx context.Context, p store.Principal, folder int6
 	}
 	mb := &mailbox{
 		srv: s, key: key, p: p,
-		tracker:  imapserver.NewMailboxTracker(uint32(len(v.UIDs))),
-		uids:     v.UIDs,
-		modseq:   v.Modseq,
-		keywords: v.Keywords,
-		sub:      sub,
-		stop:     make(chan struct{}),
-		refs:     1,
+		tracker:    imapserver.NewMailboxTracker(uint32(len(v.UIDs))),
+		uids:       v.UIDs,
+		modseq:     v.Modseq,
+		keywords:   v.Keywords,
+		sub:        sub,
+		recentHigh: v.Folder.UIDNext - 1,
+		stop:       make(chan struct{}),
+		refs:       1,
 	}
 	s.mu.Lock()
 	if other := s.mailboxes[key]; other != nil {
@@ -194,6 +201,9 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 		if i, ok := slices.BinarySearch(mb.uids, tb.UID); ok {
 			mb.tracker.QueueExpunge(uint32(i + 1))
 			mb.uids = slices.Delete(mb.uids, i, i+1)
+			for _, c := range mb.claimers {
+				c.dropRecent(tb.UID)
+			}
 		}
 	}
 	var fresh []uint32
@@ -228,8 +238,10 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 	}
 	if len(fresh) > 0 {
 		slices.Sort(fresh)
-		mb.uids = append(mb.uids, slices.Compact(fresh)...)
+		fresh = slices.Compact(fresh)
+		mb.uids = append(mb.uids, fresh...)
 		mb.tracker.QueueNumMessages(uint32(len(mb.uids)))
+		mb.claimRecent(fresh)
 	}
 	if d.Modseq > mb.modseq {
 		mb.modseq = d.Modseq
@@ -263,4 +275,31 @@ func equalFoldASCII(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// claimRecent gives the uids above recentHigh to the first claimer (mb.mu held).
+func (mb *mailbox) claimRecent(uids []uint32) {
+	var mine []uint32
+	for _, u := range uids {
+		if u > mb.recentHigh {
+			mine = append(mine, u)
+			mb.recentHigh = u
+		}
+	}
+	if len(mine) > 0 && len(mb.claimers) > 0 {
+		mb.claimers[0].addRecent(mine)
+	}
+}
+
+// addClaimer registers a rev1 read-write selection and gives it what is recent now
+// (mb.mu held).
+func (mb *mailbox) addClaimer(sel *selected) {
+	mb.claimers = append(mb.claimers, sel)
+	mb.claimRecent(mb.uids)
+}
+
+func (mb *mailbox) removeClaimer(sel *selected) {
+	mb.mu.Lock()
+	mb.claimers = slices.DeleteFunc(mb.claimers, func(c *selected) bool { return c == sel })
+	mb.mu.Unlock()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // raw is a line-level IMAP connection for checking the exact wire form.
@@ -93,5 +95,39 @@ func TestWireForms(t *testing.T) {
 	}
 	if _, err := e.st.FolderByPath(context.Background(), e.principal("alice@example.org"), "Café/Sub"); err != nil {
 		t.Errorf("the UTF-7 name was not stored as UTF-8: %v", err)
+	}
+}
+
+// \Recent for IMAP4rev1 sessions (RFC 3501 2.3.2): a new message is recent in exactly
+// one session, the first to learn of it.
+func TestRecentRev1(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.raw(), e.raw()
+	login := `LOGIN alice@example.org "` + testPassword + `"`
+	a.cmd(login)
+	b.cmd(login)
+	if got := a.cmd("SELECT INBOX"); !strings.Contains(got, "* 0 RECENT") {
+		t.Fatalf("SELECT: %s", got)
+	}
+	if _, err := e.st.Deliver(context.Background(), e.principal("alice@example.org"), 0, []byte(textMessage("new", "x")), store.DeliverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.cmd("NOOP"); !strings.Contains(got, "* 1 EXISTS") || !strings.Contains(got, "* 1 RECENT") {
+		t.Errorf("NOOP after delivery: %s", got)
+	}
+	if got := a.cmd("FETCH 1 FLAGS"); !strings.Contains(got, `\Recent`) {
+		t.Errorf("FETCH FLAGS: %s", got)
+	}
+	if got := a.cmd("SEARCH NEW"); !strings.Contains(got, "* SEARCH 1\r\n") {
+		t.Errorf("SEARCH NEW: %s", got)
+	}
+	if got := b.cmd("SELECT INBOX"); !strings.Contains(got, "* 0 RECENT") {
+		t.Errorf("second session: %s", got)
+	}
+	if got := b.cmd("FETCH 1 FLAGS"); strings.Contains(got, `\Recent`) {
+		t.Errorf("second session sees \\Recent: %s", got)
+	}
+	if got := b.cmd("SEARCH RECENT"); !strings.Contains(got, "* SEARCH\r\n") {
+		t.Errorf("second session SEARCH RECENT: %s", got)
 	}
 }

@@ -282,15 +282,19 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 }
 
-func hasFlag(it *store.MailItem, f goimap.Flag) bool {
+func (m *candidate) hasFlag(f goimap.Flag) bool {
+	it := m.it
 	s := string(f)
+	if strings.EqualFold(s, string(recentFlag)) {
+		return m.s.sel.isRecent(it.UID)
+	}
 	if strings.HasPrefix(s, `\`) {
 		for _, sf := range systemFlags {
 			if strings.EqualFold(s, string(sf.flag)) {
 				return it.Flags&sf.bit != 0
 			}
 		}
-		return false // \Recent: not tracked yet
+		return false
 	}
 	for _, k := range it.Keywords {
 		if equalFoldASCII(k, s) {
@@ -353,12 +357,12 @@ func (m *candidate) match(c *goimap.SearchCriteria) bool {
 		return false
 	}
 	for _, f := range c.Flag {
-		if !hasFlag(it, f) {
+		if !m.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range c.NotFlag {
-		if hasFlag(it, f) {
+		if m.hasFlag(f) {
 			return false
 		}
 	}

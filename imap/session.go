@@ -47,6 +47,39 @@ type selected struct {
 	name      string
 	readOnly  bool
 	searchRes []uint32 // SEARCHRES "$" (RFC 5182), as uids
+
+	recentMu        sync.Mutex
+	recent          map[uint32]bool // \Recent for this session (IMAP4rev1)
+	recentAnnounced int
+}
+
+func (sel *selected) addRecent(uids []uint32) {
+	sel.recentMu.Lock()
+	if sel.recent == nil {
+		sel.recent = map[uint32]bool{}
+	}
+	for _, u := range uids {
+		sel.recent[u] = true
+	}
+	sel.recentMu.Unlock()
+}
+
+func (sel *selected) dropRecent(uid uint32) {
+	sel.recentMu.Lock()
+	delete(sel.recent, uid)
+	sel.recentMu.Unlock()
+}
+
+func (sel *selected) isRecent(uid uint32) bool {
+	sel.recentMu.Lock()
+	defer sel.recentMu.Unlock()
+	return sel.recent[uid]
+}
+
+func (sel *selected) numRecent() int {
+	sel.recentMu.Lock()
+	defer sel.recentMu.Unlock()
+	return len(sel.recent)
 }
 
 var (
@@ -150,25 +183,30 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 			return nil, s.imapError(err, "select")
 		}
 	}
+	st, err := s.srv.opts.Store.FolderStatus(s.ctx, s.p, f.ID)
+	if err != nil {
+		s.srv.releaseMailbox(mb)
+		return nil, s.imapError(err, "select")
+	}
+	sel := &selected{mb: mb, folder: f, name: canon, readOnly: options != nil && options.ReadOnly}
 	mb.mu.Lock()
-	tracker := mb.tracker.NewSession()
+	sel.tracker = mb.tracker.NewSession()
 	n := uint32(len(mb.uids))
 	kw := append([]string(nil), mb.keywords...)
 	var firstUnseen uint32
 	if i, ok := slices.BinarySearch(mb.uids, unseenUID); ok && unseenUID != 0 {
 		firstUnseen = uint32(i + 1)
 	}
-	mb.mu.Unlock()
-	st, err := s.srv.opts.Store.FolderStatus(s.ctx, s.p, f.ID)
-	if err != nil {
-		tracker.Close()
-		s.srv.releaseMailbox(mb)
-		return nil, s.imapError(err, "select")
+	if !rev2 && !sel.readOnly {
+		mb.addClaimer(sel)
 	}
-	s.sel = &selected{mb: mb, tracker: tracker, folder: f, name: canon, readOnly: options != nil && options.ReadOnly}
+	mb.mu.Unlock()
+	sel.recentAnnounced = sel.numRecent()
+	s.sel = sel
 	data = &goimap.SelectData{
 		Flags:             mailboxFlags(kw),
 		NumMessages:       n,
+		NumRecent:         uint32(sel.recentAnnounced),
 		FirstUnseenSeqNum: firstUnseen,
 		UIDNext:           goimap.UID(st.UIDNext),
 		UIDValidity:       st.UIDValidity,
@@ -194,6 +232,7 @@ func (s *session) unselect() {
 		return
 	}
 	s.sel.tracker.Close()
+	s.sel.mb.removeClaimer(s.sel)
 	s.srv.releaseMailbox(s.sel.mb)
 	s.sel = nil
 }
@@ -209,7 +248,20 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error
 	if err := s.sel.mb.sync(s.ctx); err != nil {
 		return s.imapError(err, "poll")
 	}
-	return s.sel.tracker.Poll(w, allowExpunge)
+	return s.pollSelected(w, allowExpunge)
+}
+
+// pollSelected writes the tracker's updates, then RECENT if it changed (RFC 3501
+// 7.3.2; the library ignores it for IMAP4rev2 sessions).
+func (s *session) pollSelected(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if err := s.sel.tracker.Poll(w, allowExpunge); err != nil {
+		return err
+	}
+	if n := s.sel.numRecent(); n != s.sel.recentAnnounced {
+		s.sel.recentAnnounced = n
+		return w.WriteNumRecent(uint32(n))
+	}
+	return nil
 }
 
 // Idle waits for updates from the change feed (through the mailbox's tracker) until
@@ -232,13 +284,13 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		defer sel.mb.unwatch(kick)
 		// Registered first, then drained: nothing queued in between is missed.
 		if err = sel.mb.sync(s.ctx); err == nil {
-			err = sel.tracker.Poll(w, true)
+			err = s.pollSelected(w, true)
 		}
 	loop:
 		for err == nil {
 			select {
 			case <-kick:
-				err = sel.tracker.Poll(w, true)
+				err = s.pollSelected(w, true)
 			case <-merged:
 				break loop
 			}
