@@ -144,6 +144,9 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet goimap.NumSet, dest stri
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *goimap.UIDSet) (err error) {
 	defer s.enter(&err)()
 	if s.sel.readOnly {
+		if *w == (imapserver.ExpungeWriter{}) {
+			return nil // CLOSE of an EXAMINEd mailbox: nothing to expunge (RFC 9051 6.4.1)
+		}
 		return readOnlyErr()
 	}
 	var ranges []store.UIDRange

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -267,13 +268,18 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailIt
 		return blob, nil
 	}
 	for _, bs := range options.BodySection {
-		data, err := s.bodySection(open, root, bs)
+		f, start, end, data, err := s.sectionRange(open, root, bs)
 		if err != nil {
 			rw.Close()
 			return s.imapError(err, "fetch body")
 		}
-		wc := rw.WriteBodySection(bs, int64(len(data)))
-		if _, err := wc.Write(data); err != nil {
+		var src io.Reader = bytes.NewReader(data)
+		size := int64(len(data))
+		if f != nil && end > start {
+			src, size = io.NewSectionReader(f, start, end-start), end-start
+		}
+		wc := rw.WriteBodySection(bs, size)
+		if _, err := io.Copy(wc, src); err != nil {
 			wc.Close()
 			return err
 		}
@@ -324,44 +330,58 @@ func readRange(f *os.File, start, end int64) ([]byte, error) {
 	return buf, nil
 }
 
-// bodySection reads BODY[section]<partial> (RFC 9051 6.4.5). A section that does not
-// exist is the empty string, as Dovecot answers.
+// bodySection reads BODY[section]<partial> (RFC 9051 6.4.5) into memory.
 func (s *session) bodySection(open func() (*os.File, error), root *message.Part, bs *goimap.FetchItemBodySection) ([]byte, error) {
+	f, start, end, data, err := s.sectionRange(open, root, bs)
+	if err != nil || data != nil || f == nil {
+		return data, err
+	}
+	return readRange(f, start, end)
+}
+
+// sectionRange locates BODY[section]<partial>: either the byte range [start, end) of
+// the blob f (streamed to the client, so a large attachment is never held in memory)
+// or, for HEADER.FIELDS, the filtered bytes in data. A section that does not exist is
+// the empty string, as Dovecot answers (f nil, data nil).
+func (s *session) sectionRange(open func() (*os.File, error), root *message.Part, bs *goimap.FetchItemBodySection) (f *os.File, start, end int64, data []byte, err error) {
 	spec := string(bs.Specifier)
 	if spec == string(goimap.PartSpecifierHeader) && (len(bs.HeaderFields) > 0 || len(bs.HeaderFieldsNot) > 0) {
 		spec = "HEADER.FIELDS"
 	}
 	start, end, ok := root.SectionRange(bs.Part, spec)
 	if !ok {
-		return nil, nil
+		return nil, 0, 0, nil, nil
 	}
-	f, err := open()
+	f, err = open()
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, nil, err
 	}
 	if spec == "HEADER.FIELDS" {
 		hdr, err := readRange(f, start, end)
 		if err != nil {
-			return nil, err
+			return nil, 0, 0, nil, err
 		}
-		var data []byte
 		if len(bs.HeaderFields) > 0 {
 			data = message.FilterHeader(hdr, bs.HeaderFields, false)
 		} else {
 			data = message.FilterHeader(hdr, bs.HeaderFieldsNot, true)
 		}
-		return partial(data, bs.Partial), nil
+		data = partial(data, bs.Partial)
+		if data == nil {
+			data = []byte{}
+		}
+		return nil, 0, 0, data, nil
 	}
 	if p := bs.Partial; p != nil {
 		if p.Offset >= end-start {
-			return nil, nil
+			return nil, 0, 0, nil, nil
 		}
 		start += p.Offset
 		if p.Size >= 0 && start+p.Size < end {
 			end = start + p.Size
 		}
 	}
-	return readRange(f, start, end)
+	return f, start, end, nil, nil
 }
 
 // binarySection returns BINARY[section] (RFC 3516): the part's body with its

@@ -559,6 +559,17 @@ func TestCopyMoveExpunge(t *testing.T) {
 	if len(left) != 1 || left[0].UID != uids[3] {
 		t.Errorf("left %+v", left)
 	}
+	// CLOSE expunges silently (RFC 9051 6.4.1).
+	if _, err := c.Store(goimap.SeqSetNum(1), &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Flags: []goimap.Flag{goimap.FlagDeleted}, Silent: true}, nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UnselectAndExpunge().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = c.Status("INBOX", &goimap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil || *st.NumMessages != 0 {
+		t.Errorf("INBOX after CLOSE: %+v %v", st, err)
+	}
 }
 
 func TestSearch(t *testing.T) {
