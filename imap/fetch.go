@@ -45,61 +45,62 @@ func (s *session) targets(numSet goimap.NumSet) []target {
 	switch set := numSet.(type) {
 	case goimap.SeqSet:
 		// "*" is the client's last sequence number, which differs from the server's
-		// while updates are pending for it.
-		type known struct {
-			i  int
-			cs uint32
-		}
-		var ks []known
+		// while updates are pending for it: the highest one that maps to a message.
 		var n uint32
-		for i := range mb.uids {
-			if cs := sel.tracker.EncodeSeqNum(uint32(i + 1)); cs != 0 {
-				ks = append(ks, known{i, cs})
-				n = max(n, cs)
-			}
+		for i := len(mb.uids); i > 0 && n == 0; i-- {
+			n = sel.tracker.EncodeSeqNum(uint32(i))
 		}
-		for _, k := range ks {
-			i, u, cs := k.i, mb.uids[k.i], k.cs
-			for _, r := range set {
-				start, stop := r.Start, r.Stop
-				if start == 0 {
-					start = n
+		var seqs []uint32
+		for _, r := range set {
+			start, stop := r.Start, r.Stop
+			if start == 0 {
+				start = n
+			}
+			if stop == 0 {
+				stop = n
+			}
+			if start > stop {
+				start, stop = stop, start
+			}
+			for cs := start; cs <= min(stop, n) && cs != 0; cs++ {
+				if ss := sel.tracker.DecodeSeqNum(cs); ss != 0 && int(ss) <= len(mb.uids) {
+					seqs = append(seqs, ss)
 				}
-				if stop == 0 {
-					stop = n
-				}
-				if start > stop {
-					start, stop = stop, start
-				}
-				if cs >= start && cs <= stop {
-					out = append(out, target{uint32(i + 1), cs, u})
+				if cs == ^uint32(0) {
 					break
 				}
 			}
+		}
+		slices.Sort(seqs)
+		for _, ss := range slices.Compact(seqs) {
+			out = append(out, target{ss, sel.tracker.EncodeSeqNum(ss), mb.uids[ss-1]})
 		}
 	case goimap.UIDSet:
 		var maxUID uint32
 		if len(mb.uids) > 0 {
 			maxUID = mb.uids[len(mb.uids)-1]
 		}
-		for i, u := range mb.uids {
-			for _, r := range set {
-				start, stop := uint32(r.Start), uint32(r.Stop)
-				if start == 0 {
-					start = maxUID
-				}
-				if stop == 0 {
-					stop = maxUID
-				}
-				if start > stop {
-					start, stop = stop, start
-				}
-				if u >= start && u <= stop {
-					if cs := sel.tracker.EncodeSeqNum(uint32(i + 1)); cs != 0 {
-						out = append(out, target{uint32(i + 1), cs, u})
-					}
-					break
-				}
+		var idx []int
+		for _, r := range set {
+			start, stop := uint32(r.Start), uint32(r.Stop)
+			if start == 0 {
+				start = maxUID
+			}
+			if stop == 0 {
+				stop = maxUID
+			}
+			if start > stop {
+				start, stop = stop, start
+			}
+			lo, _ := slices.BinarySearch(mb.uids, start)
+			for i := lo; i < len(mb.uids) && mb.uids[i] <= stop; i++ {
+				idx = append(idx, i)
+			}
+		}
+		slices.Sort(idx)
+		for _, i := range slices.Compact(idx) {
+			if cs := sel.tracker.EncodeSeqNum(uint32(i + 1)); cs != 0 {
+				out = append(out, target{uint32(i + 1), cs, mb.uids[i]})
 			}
 		}
 	}

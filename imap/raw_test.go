@@ -9,8 +9,16 @@ import (
 	"testing"
 	"time"
 
+	goimap "github.com/emersion/go-imap/v2"
+
 	"github.com/gatehouse/gatehouse/store"
 )
+
+func goimapSeq(n ...uint32) goimap.SeqSet { return goimap.SeqSetNum(n...) }
+
+func deletedFlag() *goimap.StoreFlags {
+	return &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Flags: []goimap.Flag{goimap.FlagDeleted}, Silent: true}
+}
 
 // raw is a line-level IMAP connection for checking the exact wire form.
 type raw struct {
@@ -132,5 +140,43 @@ func TestRecentRev1(t *testing.T) {
 	}
 	if got := b.cmd("SEARCH RECENT"); !strings.Contains(got, "* SEARCH\r\n") {
 		t.Errorf("second session SEARCH RECENT: %s", got)
+	}
+}
+
+// Sequence numbers stay in the client's view while an EXPUNGE is pending for it
+// (RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE or SEARCH).
+func TestSequenceNumbersWithPendingExpunge(t *testing.T) {
+	e := newEnv(t)
+	b := e.dial("alice@example.org", nil)
+	var uids []uint32
+	for _, s := range []string{"a", "b", "c"} {
+		uids = append(uids, uint32(appendMsg(t, b, "INBOX", textMessage(s, s), nil).UID))
+	}
+	a := e.raw()
+	a.cmd(`LOGIN alice@example.org "` + testPassword + `"`)
+	a.cmd("SELECT INBOX")
+	if _, err := b.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Store(goimapSeq(1), deletedFlag(), nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Expunge().Collect(); err != nil {
+		t.Fatal(err)
+	}
+	got := a.cmd("FETCH 1:* (UID)")
+	want := fmt.Sprintf("* 2 FETCH (UID %d)\r\n* 3 FETCH (UID %d)\r\n", uids[1], uids[2])
+	if !strings.HasPrefix(got, want) || strings.Contains(got, "EXPUNGE") {
+		t.Errorf("FETCH 1:* with a pending expunge:\n%s\nwant prefix\n%s", got, want)
+	}
+	if got := a.cmd("FETCH * (UID)"); !strings.HasPrefix(got, fmt.Sprintf("* 3 FETCH (UID %d)", uids[2])) {
+		t.Errorf("FETCH *: %s", got)
+	}
+	if got := a.cmd("NOOP"); !strings.Contains(got, "* 1 EXPUNGE") {
+		t.Errorf("NOOP: %s", got)
+	}
+	want = fmt.Sprintf("* 1 FETCH (UID %d)\r\n* 2 FETCH (UID %d)\r\n", uids[1], uids[2])
+	if got := a.cmd("FETCH 1:* (UID)"); !strings.HasPrefix(got, want) {
+		t.Errorf("FETCH after NOOP:\n%s", got)
 	}
 }
