@@ -269,14 +269,6 @@ func (s *session) pollSelected(w *imapserver.UpdateWriter, allowExpunge bool) er
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.idling.Store(true)
 	defer s.idling.Store(false)
-	merged := make(chan struct{})
-	go func() {
-		select {
-		case <-stop:
-		case <-s.srv.shutdown:
-		}
-		close(merged)
-	}()
 	var err error
 	if sel := s.sel; sel != nil {
 		kick := make(chan struct{}, 1)
@@ -291,12 +283,17 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 			select {
 			case <-kick:
 				err = s.pollSelected(w, true)
-			case <-merged:
+			case <-stop:
+				break loop
+			case <-s.srv.shutdown:
 				break loop
 			}
 		}
 	} else {
-		<-merged
+		select {
+		case <-stop:
+		case <-s.srv.shutdown:
+		}
 	}
 	select {
 	case <-stop:
