@@ -788,3 +788,22 @@ func TestShutdownWakesIdle(t *testing.T) {
 		t.Error("listener still accepting after Shutdown")
 	}
 }
+
+// Changes made over IMAP carry the origin "imap/<cid>" on the change feed, so other
+// front ends can tell them apart.
+func TestFeedOrigin(t *testing.T) {
+	e := newEnv(t)
+	sub := e.st.Feed().Subscribe(e.acct["alice@example.org"].ID)
+	defer sub.Close()
+	c := e.dial("alice@example.org", nil)
+	appendMsg(t, c, "INBOX", textMessage("x", "y"), nil)
+	select {
+	case <-sub.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change published")
+	}
+	changes, _ := sub.Drain()
+	if len(changes) == 0 || !strings.HasPrefix(changes[0].Origin, "imap/c") {
+		t.Errorf("changes %+v", changes)
+	}
+}

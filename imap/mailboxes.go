@@ -112,6 +112,22 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 	if options == nil {
 		options = &goimap.ListOptions{}
 	}
+	// RFC 5258 3.5: RECURSIVEMATCH also lists a mailbox that is not subscribed itself
+	// but has subscribed descendants, with CHILDINFO ("SUBSCRIBED").
+	subscribedBelow := map[int64]bool{}
+	if options.SelectRecursiveMatch {
+		parent := map[int64]int64{}
+		for _, e := range es {
+			parent[e.f.ID] = e.f.ParentID
+		}
+		for _, e := range es {
+			if e.f.Subscribed {
+				for p := parent[e.f.ID]; p != 0; p = parent[p] {
+					subscribedBelow[p] = true
+				}
+			}
+		}
+	}
 	for _, e := range es {
 		match := false
 		for _, pat := range patterns {
@@ -123,7 +139,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		if !match {
 			continue
 		}
-		if options.SelectSubscribed && !e.f.Subscribed {
+		if options.SelectSubscribed && !e.f.Subscribed && !subscribedBelow[e.f.ID] {
 			continue
 		}
 		special, isSpecial := roleAttr[e.f.Role]
@@ -141,6 +157,9 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 		if e.f.Subscribed && (options.SelectSubscribed || options.ReturnSubscribed) {
 			data.Attrs = append(data.Attrs, goimap.MailboxAttrSubscribed)
+		}
+		if subscribedBelow[e.f.ID] {
+			data.ChildInfo = &goimap.ListDataChildInfo{Subscribed: true}
 		}
 		if options.ReturnStatus != nil {
 			st, err := s.status(e.f, e.name, options.ReturnStatus)

@@ -91,6 +91,9 @@ func TestWireForms(t *testing.T) {
 		{`CREATE "Special" (USE (\Flagged))`, `NO [USEATTR]`},
 		{`CREATE "Caf&AOk-/Sub"`, `OK CREATE`},                 // modified UTF-7 (RFC 3501 5.1.3)
 		{`LIST "" "Caf*"`, `* LIST (\HasChildren) "/" "Café"`}, // rev2 enabled: UTF-8
+		{`SUBSCRIBE "Café/Sub"`, `OK SUBSCRIBE`},
+		{`UNSUBSCRIBE "Café"`, `OK UNSUBSCRIBE`},
+		{`LIST (SUBSCRIBED RECURSIVEMATCH) "" "Caf*"`, `* LIST (\HasChildren) "/" "Café" (CHILDINFO ("SUBSCRIBED"))`},
 		{`LOGOUT`, `* BYE`},
 	} {
 		got := r.cmd("%s", c.cmd)
