@@ -41,11 +41,10 @@ var pageSource = [NumPages]struct{ name, tags string }{
 		19 ReplyTo 1A AllDayEvent 1B Categories 1C Category 1D DtStamp 1E EndTime
 		1F InstanceType 20 BusyStatus 21 Location 22 MeetingRequest 23 Organizer
 		24 RecurrenceId 25 Reminder 26 ResponseRequested 27 Recurrences 28 Recurrence
-		29 Recurrence_Type 2A Recurrence_Until 2B Recurrence_Occurrences
-		2C Recurrence_Interval 2D Recurrence_DayOfWeek 2E Recurrence_DayOfMonth
-		2F Recurrence_WeekOfMonth 30 Recurrence_MonthOfYear 31 StartTime 32 Sensitivity
+		29 Type 2A Until 2B Occurrences 2C Interval 2D DayOfWeek 2E DayOfMonth
+		2F WeekOfMonth 30 MonthOfYear 31 StartTime 32 Sensitivity
 		33 TimeZone 34 GlobalObjId 35 ThreadTopic 36 MIMEData 37 MIMETruncated 38 MIMESize
-		39 InternetCPID 3A Flag 3B FlagStatus 3C ContentClass 3D FlagType 3E CompleteTime
+		39 InternetCPID 3A Flag 3B Status 3C ContentClass 3D FlagType 3E CompleteTime
 		3F DisallowNewTimeProposal`},
 	// [MS-ASWBXML] 2.1.2.1.4: code page 3 is no longer in use; its historical
 	// tokens are kept for decoding.
@@ -149,7 +148,7 @@ var pageSource = [NumPages]struct{ name, tags string }{
 		0B ReplyAllAllowed 0C ForwardAllowed 0D ModifyRecipientsAllowed 0E ExtractAllowed
 		0F PrintAllowed 10 ExportAllowed 11 ProgrammaticAccessAllowed 12 Owner
 		13 ContentExpiryDate 14 TemplateID 15 TemplateName 16 TemplateDescription
-		17 ContentOwner 18 RemoveRightsManagementDistribution`},
+		17 ContentOwner 18 RemoveRightsManagementProtection`},
 	25: {"Find", `05 Find 06 SearchId 07 ExecuteSearch 08 MailBoxSearchCriterion 09 Query
 		0A Status 0B FreeText 0C Options 0D Range 0E DeepTraversal 11 Response 12 Result
 		13 Properties 14 Preview 15 HasAttachments 16 Total 17 DisplayCc 18 DisplayBcc
