@@ -182,14 +182,28 @@ func (s *session) Create(name string, options *goimap.CreateOptions) (err error)
 		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: "USEATTR", Text: "Special-use attributes cannot be assigned"}
 	}
 	name = strings.TrimSuffix(name, string(delim))
-	if name == "" {
-		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "Empty mailbox name"}
+	if err := checkNewName(name); err != nil {
+		return err
 	}
 	if _, _, err := s.resolve(name); err == nil {
 		return s.imapError(store.ErrExists, "create")
 	}
 	_, err = s.ensurePath(name)
 	return s.imapError(err, "create")
+}
+
+// checkNewName refuses names that LIST patterns could not address: empty, or with the
+// wildcards % and *, or an empty or space-padded level (RFC 9051 5.1), checked before
+// any level is created.
+func checkNewName(name string) error {
+	bad := name == "" || strings.ContainsAny(name, "%*")
+	for _, part := range strings.Split(name, string(delim)) {
+		bad = bad || part == "" || strings.TrimSpace(part) != part
+	}
+	if bad {
+		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "Invalid mailbox name"}
+	}
+	return nil
 }
 
 // ensurePath returns the folder of a path, creating missing components.
@@ -251,6 +265,9 @@ func (s *session) Rename(oldName, newName string, options *goimap.RenameOptions)
 		return s.imapError(err, "rename")
 	}
 	newName = strings.TrimSuffix(newName, string(delim))
+	if err := checkNewName(newName); err != nil {
+		return err
+	}
 	if _, _, err := s.resolve(newName); err == nil {
 		return s.imapError(store.ErrExists, "rename")
 	}

@@ -88,6 +88,8 @@ func TestWireForms(t *testing.T) {
 		{`SELECT inbox`, `* LIST () "/" INBOX`}, // RFC 9051 6.3.2: rev2 SELECT names the mailbox
 		{`STATUS "Contacts" (MESSAGES)`, `NO [NONEXISTENT]`},
 		{`CREATE "Archive"`, `NO [ALREADYEXISTS]`},
+		{`CREATE "a*b"`, `NO [CANNOT]`},
+		{`CREATE "x//y"`, `NO [CANNOT]`},
 		{`CREATE "Special" (USE (\Flagged))`, `NO [USEATTR]`},
 		{`CREATE "Caf&AOk-/Sub"`, `OK CREATE`},                 // modified UTF-7 (RFC 3501 5.1.3)
 		{`LIST "" "Caf*"`, `* LIST (\HasChildren) "/" "Café"`}, // rev2 enabled: UTF-8
@@ -109,6 +111,9 @@ func TestWireForms(t *testing.T) {
 	}
 	if _, err := e.st.FolderByPath(context.Background(), e.principal("alice@example.org"), "Café/Sub"); err != nil {
 		t.Errorf("the UTF-7 name was not stored as UTF-8: %v", err)
+	}
+	if _, err := e.st.FolderByPath(context.Background(), e.principal("alice@example.org"), "x"); err == nil {
+		t.Error(`CREATE "x//y" half-created "x"`)
 	}
 }
 

@@ -104,9 +104,16 @@ func hasModSeq(c *goimap.SearchCriteria) bool {
 	return false
 }
 
+// needsStructure reports whether the criteria need the stored parse; SUBJECT, FROM and
+// the sent date are answered from the item's index columns.
 func needsStructure(c *goimap.SearchCriteria) bool {
-	if len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+	if len(c.Body) > 0 || len(c.Text) > 0 {
 		return true
+	}
+	for _, h := range c.Header {
+		if h.Value == "" || !(strings.EqualFold(h.Key, "subject") || strings.EqualFold(h.Key, "from")) {
+			return true
+		}
 	}
 	for i := range c.Not {
 		if needsStructure(&c.Not[i]) {
@@ -338,7 +345,7 @@ func (m *candidate) match(c *goimap.SearchCriteria) bool {
 		return false
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-		sent := m.structure().Envelope.Date
+		sent := it.SentDate
 		if sent.IsZero() {
 			sent = it.InternalDate
 		}
@@ -403,21 +410,24 @@ func (m *candidate) headerText() string {
 }
 
 func (m *candidate) matchHeader(key, value string) bool {
-	env := &m.structure().Envelope
+	if value == "" {
+		// RFC 9051 6.4.4: an empty string matches every message that has the field.
+		return len(headerValues(m.rawHeader(), key)) > 0
+	}
 	switch strings.ToLower(key) {
 	case "subject":
-		if value == "" {
-			return len(headerValues(m.rawHeader(), key)) > 0
-		}
-		return containsFold(env.Subject, value)
+		return containsFold(m.it.Subject, value) // the decoded subject indexed at delivery
 	case "from":
-		return containsFold(addressText(env.From), value) || (value == "" && len(env.From) > 0)
+		return containsFold(m.it.From, value)
+	}
+	env := &m.structure().Envelope
+	switch strings.ToLower(key) {
 	case "to":
-		return containsFold(addressText(env.To), value) && (value != "" || len(env.To) > 0)
+		return containsFold(addressText(env.To), value)
 	case "cc":
-		return containsFold(addressText(env.Cc), value) && (value != "" || len(env.Cc) > 0)
+		return containsFold(addressText(env.Cc), value)
 	case "bcc":
-		return containsFold(addressText(env.Bcc), value) && (value != "" || len(env.Bcc) > 0)
+		return containsFold(addressText(env.Bcc), value)
 	}
 	vals := headerValues(m.rawHeader(), key)
 	for _, v := range vals {
