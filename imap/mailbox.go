@@ -78,7 +78,7 @@ func (s *Server) openMailbox(ctx context.Context, p store.Principal, folder int6
 		modseq:     v.Modseq,
 		keywords:   v.Keywords,
 		sub:        sub,
-		recentHigh: v.Folder.UIDNext - 1,
+		recentHigh: max(v.Folder.UIDNext, 1) - 1,
 		stop:       make(chan struct{}),
 		refs:       1,
 	}

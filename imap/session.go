@@ -200,6 +200,10 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 	if !rev2 && !sel.readOnly {
 		mb.addClaimer(sel)
 	}
+	uidNext := st.UIDNext
+	if n > 0 && mb.uids[n-1] >= uidNext {
+		uidNext = mb.uids[n-1] + 1 // a delivery synced after FolderStatus was read
+	}
 	mb.mu.Unlock()
 	sel.recentAnnounced = sel.numRecent()
 	s.sel = sel
@@ -208,7 +212,7 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 		NumMessages:       n,
 		NumRecent:         uint32(sel.recentAnnounced),
 		FirstUnseenSeqNum: firstUnseen,
-		UIDNext:           goimap.UID(st.UIDNext),
+		UIDNext:           goimap.UID(uidNext),
 		UIDValidity:       st.UIDValidity,
 	}
 	if !s.sel.readOnly {
