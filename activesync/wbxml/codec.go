@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // Global tokens, WBXML 1.3 §7.1.
@@ -31,21 +30,18 @@ const (
 	maxMBUint32   = 5    // bytes of a WBXML 1.3 §5.1 mb_u_int32
 	ContentType   = "application/vnd.ms-sync.wbxml"
 	defaultDepth  = 48
-	defaultNodes  = 1 << 20
+	defaultNodes  = 1 << 17
 	defaultLength = 64 << 20
 )
 
-// Limits bound what Decode accepts, so that hostile input cannot make it
-// recurse or allocate without limit. Zero fields take the defaults of
-// DefaultLimits.
+// Limits bound what DecodeLimits accepts, so that hostile input cannot make it
+// recurse or allocate without limit: memory use is at most about 150 bytes per
+// element plus the document's own size. A zero field takes its default.
 type Limits struct {
 	MaxDepth int // element nesting (default 48; EAS documents stay under 15)
-	MaxNodes int // elements in one document (default 1<<20)
+	MaxNodes int // elements in one document (default 131072)
 	MaxSize  int // length of the encoded document in bytes (default 64 MiB)
 }
-
-// DefaultLimits are the limits Decode uses.
-var DefaultLimits = Limits{MaxDepth: defaultDepth, MaxNodes: defaultNodes, MaxSize: defaultLength}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
@@ -167,8 +163,8 @@ func appendMBUint32(b []byte, v uint32) []byte {
 	return append(b, tmp[i:]...)
 }
 
-// Decode parses an EAS WBXML document with DefaultLimits.
-func Decode(b []byte) (*Node, error) { return DecodeLimits(b, DefaultLimits) }
+// Decode parses an EAS WBXML document within the default Limits.
+func Decode(b []byte) (*Node, error) { return DecodeLimits(b, Limits{}) }
 
 // DecodeLimits parses an EAS WBXML document: a WBXML 1.3 header (versions 1.1 to
 // 1.3 accepted; charset UTF-8 or unspecified), then one root element. Tags use the
@@ -386,17 +382,4 @@ func (d *decoder) element(depth int) (*Node, error) {
 			n.Children = append(n.Children, child)
 		}
 	}
-}
-
-// validText reports whether s can be carried in an XML rendering unchanged.
-func validText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF {
-			return false
-		}
-	}
-	return true
 }

@@ -181,7 +181,8 @@ func escape(b *strings.Builder, s string, attr bool) {
 // namespace. The only attribute allowed (besides namespace declarations) is
 // opaque="base64", which marks base64 content to decode as opaque data.
 // Whitespace between child elements is ignored; an element without children
-// keeps its text exactly.
+// keeps its text exactly. It is meant for tests and tools, not for input from
+// the network.
 func ParseXML(data []byte) (*Node, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	var stack []*Node

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -167,4 +168,28 @@ func TestSchemasNameOurTags(t *testing.T) {
 		}
 	}
 	t.Logf("%d element declarations checked", checked)
+}
+
+// TestXMLValidates checks that the XML rendering carries the namespace names the
+// published schemas use, by validating a Ping response with xmllint. (The other
+// response schemas in ../shared refer to namespaces they do not import, which
+// xmllint refuses to compile on their own.)
+func TestXMLValidates(t *testing.T) {
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		t.Skip("xmllint not found: install the Debian package libxml2-utils")
+	}
+	xsd := filepath.Join("..", "..", "..", "shared", "eas-schemas", "PingResponse.xsd")
+	if _, err := os.Stat(xsd); err != nil {
+		t.Skipf("no schema: %v", err)
+	}
+	doc := NewElem("Ping", "Ping", NewText("Ping", "Status", "2"),
+		NewElem("Ping", "Folders", NewText("Ping", "Folder", "1"), NewText("Ping", "Folder", "4")))
+	f := filepath.Join(t.TempDir(), "ping.xml")
+	if err := os.WriteFile(f, []byte(doc.XML()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("xmllint", "--noout", "--schema", xsd, f).CombinedOutput()
+	if err != nil {
+		t.Errorf("xmllint: %v\n%s\n%s", err, out, doc.XML())
+	}
 }
