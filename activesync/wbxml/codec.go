@@ -22,13 +22,19 @@ const (
 	bitContent = 0x40 // WBXML 1.3 §5.8.2: the tag has content
 )
 
-// Header values Gatehouse writes ([MS-ASWBXML] 2.1.2; WBXML 1.3 §5.4–5.7).
+// The header Encode writes ([MS-ASWBXML] 2.1.2; WBXML 1.3 §5.4–5.7), followed by
+// an empty string table.
 const (
-	Version       = 0x03 // WBXML 1.3
-	PublicID      = 0x01 // unknown public identifier
-	CharsetUTF8   = 0x6A // IANA MIBenum of UTF-8
-	maxMBUint32   = 5    // bytes of a WBXML 1.3 §5.1 mb_u_int32
-	ContentType   = "application/vnd.ms-sync.wbxml"
+	Version     = 0x03 // WBXML 1.3
+	PublicID    = 0x01 // unknown public identifier
+	CharsetUTF8 = 0x6A // IANA MIBenum of UTF-8
+)
+
+// ContentType is the media type of an EAS WBXML body ([MS-ASHTTP]).
+const ContentType = "application/vnd.ms-sync.wbxml"
+
+const (
+	maxMBUint32   = 5 // bytes of a WBXML 1.3 §5.1 mb_u_int32
 	defaultDepth  = 48
 	defaultNodes  = 1 << 17
 	defaultLength = 64 << 20
