@@ -18,6 +18,7 @@ import (
 
 // TestPythonImaplib drives the server with Python's imaplib (testdata/imaplib_client.py).
 func TestPythonImaplib(t *testing.T) {
+	t.Parallel()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 not installed")
@@ -36,6 +37,7 @@ func TestPythonImaplib(t *testing.T) {
 // maildir, flags changed and messages deleted and added locally, synced back, and the
 // result checked in the store.
 func TestMbsync(t *testing.T) {
+	t.Parallel()
 	mbsync, err := exec.LookPath("mbsync")
 	if err != nil {
 		t.Skip("mbsync not installed (Debian package isync)")

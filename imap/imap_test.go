@@ -202,6 +202,7 @@ func appendMsg(t *testing.T, c *imapclient.Client, mailbox, raw string, opts *go
 }
 
 func TestLoginAndCapabilities(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.dial("", nil)
 	if err := c.Login("alice@example.org", "wrong").Wait(); err == nil {
@@ -247,6 +248,7 @@ func TestLoginAndCapabilities(t *testing.T) {
 // A connection that is neither TLS nor from loopback must not take a password in the
 // clear (the library sees such connections through the strict listener).
 func TestPlaintextRefusedWithoutTLS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srvSide, cliSide := net.Pipe()
 	go e.srv.strictLn.push(srvSide)
@@ -261,6 +263,7 @@ func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 }
 
 func TestListSpecialUse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.dial("alice@example.org", nil)
 	boxes, err := c.List("", "*", &goimap.ListOptions{ReturnSpecialUse: true, ReturnStatus: &goimap.StatusOptions{NumMessages: true}}).Collect()
@@ -306,6 +309,7 @@ func TestListSpecialUse(t *testing.T) {
 }
 
 func TestAppendFetchRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.dial("alice@example.org", nil)
 	date := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
@@ -409,6 +413,7 @@ func TestAppendFetchRoundTrip(t *testing.T) {
 }
 
 func TestFlagsReachIdlingSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var ua updates
 	a := e.dial("alice@example.org", &ua)
@@ -465,6 +470,7 @@ func TestFlagsReachIdlingSession(t *testing.T) {
 
 // A delivery through the store (the SMTP path) reaches an IDLEing client as EXISTS.
 func TestDeliverWakesIdle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var ua updates
 	a := e.dial("alice@example.org", &ua)
@@ -495,6 +501,7 @@ func TestDeliverWakesIdle(t *testing.T) {
 }
 
 func TestCopyMoveExpunge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.dial("alice@example.org", nil)
 	var uids []goimap.UID
@@ -573,6 +580,7 @@ func TestCopyMoveExpunge(t *testing.T) {
 }
 
 func TestSearch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.dial("alice@example.org", nil)
 	appendMsg(t, c, "INBOX", sampleMessage, nil)                                                                                                 // 1
@@ -630,6 +638,7 @@ func TestSearch(t *testing.T) {
 
 // Another user's folders are unreachable under any spelling (DESIGN.md §2 invariant 7).
 func TestIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	bob := e.principal("bob@example.org")
@@ -694,6 +703,7 @@ func mustFolder(t *testing.T, st *store.Store, p store.Principal, path string) s
 }
 
 func TestMailboxManagement(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.dial("alice@example.org", nil)
 	if err := c.Create("Projects/2026/Q1", nil).Wait(); err != nil {
@@ -766,6 +776,7 @@ func TestMailboxManagement(t *testing.T) {
 
 // Shutdown wakes an IDLEing session, which says BYE, and returns promptly.
 func TestShutdownWakesIdle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.dial("alice@example.org", nil)
 	if _, err := a.Select("INBOX", nil).Wait(); err != nil {
@@ -795,6 +806,7 @@ func TestShutdownWakesIdle(t *testing.T) {
 // Changes made over IMAP carry the origin "imap/<cid>" on the change feed, so other
 // front ends can tell them apart.
 func TestFeedOrigin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sub := e.st.Feed().Subscribe(e.acct["alice@example.org"].ID)
 	defer sub.Close()

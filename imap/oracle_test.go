@@ -81,6 +81,7 @@ var oracleSkip = map[string]bool{
 // The body structure served from the parse stored at delivery agrees with the one the
 // go-imap library computes by re-parsing the message (an oracle nobody here wrote).
 func TestBodyStructureOracle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	files, _ := filepath.Glob("../message/testdata/*.eml")
 	if len(files) == 0 {

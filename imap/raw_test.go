@@ -67,6 +67,7 @@ func (r *raw) cmd(format string, args ...any) string {
 }
 
 func TestWireForms(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.raw()
 	for _, c := range []struct{ cmd, want string }{
@@ -120,6 +121,7 @@ func TestWireForms(t *testing.T) {
 // \Recent for IMAP4rev1 sessions (RFC 3501 2.3.2): a new message is recent in exactly
 // one session, the first to learn of it.
 func TestRecentRev1(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a, b := e.raw(), e.raw()
 	login := `LOGIN alice@example.org "` + testPassword + `"`
@@ -154,6 +156,7 @@ func TestRecentRev1(t *testing.T) {
 // Sequence numbers stay in the client's view while an EXPUNGE is pending for it
 // (RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE or SEARCH).
 func TestSequenceNumbersWithPendingExpunge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.dial("alice@example.org", nil)
 	var uids []uint32

@@ -44,6 +44,7 @@ func testCert(t *testing.T) tls.Certificate {
 // STARTTLS on a connection that may not send a password in the clear, and implicit TLS
 // (imaps) through a tls.NewListener.
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
 	if err != nil {
