@@ -7,7 +7,8 @@
 #      the control socket).
 #   2. The same against a private Postfix (Debian's) delivering with virtual(8) into a
 #      maildir, timed until all 5,000 files are in the maildir.
-#   3. The ratio Gatehouse / Postfix.
+#   3. The ratio Gatehouse / Postfix, and as a control the same load against smtp-sink,
+#      which stores nothing: the ceiling the client and loopback allow at that moment.
 #   4. Outbound: a fresh Gatehouse with [queue] smarthost pointing at Postfix's smtp-sink;
 #      5,000 messages submitted over the submission port with AUTH (submit.py, 20
 #      sessions) to a remote domain, timed from the first queued (first 250) to the last
@@ -358,6 +359,20 @@ smtp-sink -u nobody -c "127.0.0.1:$sink_port" 1000 >"$work/sink.out" 2>"$work/si
 sink_pid=$!
 wait_listen "$sink_port" "smtp-sink"
 sink_count() { tr '\r' '\n' <"$work/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1; }
+
+# The ceiling of the inbound figures: the same smtp-source load against smtp-sink, which
+# stores nothing (what the client, loopback and connection setup allow on this machine now).
+say "control: smtp-source -s $sessions -m $total -l $size against smtp-sink (stores nothing) ..."
+t0=$(now)
+smtp-source -s "$sessions" -m "$total" -l "$size" -f sender@example.net -t bench@example.org "127.0.0.1:$sink_port" \
+	>"$work/source-sink.out" 2>&1 &
+client_pid=$!
+wait "$client_pid" || { cat "$work/source-sink.out" >&2; die "smtp-source against smtp-sink failed"; }
+client_pid=
+t1=$(now)
+ctl_secs=$(calc "$t1 - $t0" 3)
+ctl_rate=$(calc "$total / ($t1 - $t0)" 0)
+say "  $total in ${ctl_secs} s: $ctl_rate msgs/s"
 sink_base=$(sink_count)
 sink_base=${sink_base:-0}
 new_gatehouse "$work/gh-out" "[queue]
@@ -436,6 +451,7 @@ until every message is in the mailbox (Gatehouse: store's message count; Postfix
 |----------------------------------------------|-------------:|------------------:|--------:|
 $(printf '| %-44s | %12s | %17s | %7s |' "Gatehouse MX -> store" "$gh_in_accept" "$gh_in_secs" "$gh_in_rate")
 $(printf '| %-44s | %12s | %17s | %7s |' "Postfix $postfix_version smtpd -> virtual -> maildir" "$pf_in_accept" "$pf_in_secs" "$pf_in_rate")
+$(printf '| %-44s | %12s | %17s | %7s |' "(control: smtp-sink, stores nothing)" "$ctl_secs" "-" "$ctl_rate")
 
 Ratio Gatehouse / Postfix: ${ratio}x (target >= 1.5x)
 Gatehouse: store holds $gh_in_stored, $gh_in_errors ERROR log lines, process CPU ${gh_in_cpu} s, peak RSS ${gh_in_hwm} MiB${gh_in_dns:+, DNS queries per message $gh_in_dns}
