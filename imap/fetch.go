@@ -165,6 +165,27 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 		}
 	}
 	markSeen = markSeen && !s.sel.readOnly
+	if markSeen {
+		// RFC 9051 6.4.5: BODY[...] without PEEK sets \Seen; the FETCH response then
+		// carries FLAGS.
+		options.Flags = true
+	}
+	// In chunks: memory stays bounded on a 100,000-message FETCH 1:*, and each chunk's
+	// read transaction ends before its responses are written (§2 invariant 1).
+	for len(ts) > 0 {
+		n := min(len(ts), s.srv.chunk)
+		if err := s.fetchChunk(w, ts[:n], options, needStructure, markSeen); err != nil {
+			return err
+		}
+		ts = ts[n:]
+	}
+	return nil
+}
+
+// defaultChunk is how many messages FETCH and SEARCH read per store query.
+const defaultChunk = 500
+
+func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions, needStructure, markSeen bool) error {
 	items, err := s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), needStructure)
 	if err != nil {
 		return s.imapError(err, "fetch")
@@ -174,8 +195,6 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 		byUID[items[i].UID] = &items[i]
 	}
 	if markSeen {
-		// RFC 9051 6.4.5: BODY[...] without PEEK sets \Seen; the FETCH response
-		// then carries FLAGS.
 		var unseen []uint32
 		for _, t := range ts {
 			if it := byUID[t.uid]; it != nil && it.Flags&store.FlagSeen == 0 {
@@ -197,7 +216,6 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 			if err := s.sel.mb.syncFrom(s.ctx, s.sel.tracker, own); err != nil {
 				return s.imapError(err, "fetch")
 			}
-			options.Flags = true
 		}
 	}
 	for _, t := range ts {

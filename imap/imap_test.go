@@ -503,6 +503,7 @@ func TestDeliverWakesIdle(t *testing.T) {
 func TestCopyMoveExpunge(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.srv.chunk = 3 // several store reads per FETCH
 	c := e.dial("alice@example.org", nil)
 	var uids []goimap.UID
 	for _, s := range []string{"a", "b", "c", "d"} {
@@ -510,6 +511,19 @@ func TestCopyMoveExpunge(t *testing.T) {
 	}
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
+	}
+	// FETCH across several store reads, setting \Seen on the way.
+	all, err := c.Fetch(goimap.SeqSet{{Start: 1, Stop: 0}}, &goimap.FetchOptions{UID: true, BodySection: []*goimap.FetchItemBodySection{{Specifier: goimap.PartSpecifierText}}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 4 {
+		t.Fatalf("FETCH 1:* returned %d messages", len(all))
+	}
+	for i, m := range all {
+		if m.SeqNum != uint32(i+1) || m.UID != uids[i] || !slices.Contains(m.Flags, goimap.FlagSeen) {
+			t.Errorf("message %d: seq %d uid %d flags %v", i, m.SeqNum, m.UID, m.Flags)
+		}
 	}
 	cd, err := c.Copy(goimap.UIDSetNum(uids[0], uids[1]), "Archive").Wait()
 	if err != nil {
@@ -559,7 +573,7 @@ func TestCopyMoveExpunge(t *testing.T) {
 	if !slices.Equal(seqs, []uint32{1}) {
 		t.Errorf("EXPUNGE expunged %v", seqs)
 	}
-	left, err := c.Fetch(goimap.SeqSetNum(1, 0), &goimap.FetchOptions{UID: true}).Collect()
+	left, err := c.Fetch(goimap.SeqSet{{Start: 1, Stop: 0}}, &goimap.FetchOptions{UID: true}).Collect()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,6 +596,7 @@ func TestCopyMoveExpunge(t *testing.T) {
 func TestSearch(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.srv.chunk = 2 // several store reads per SEARCH
 	c := e.dial("alice@example.org", nil)
 	appendMsg(t, c, "INBOX", sampleMessage, nil)                                                                                                 // 1
 	appendMsg(t, c, "INBOX", textMessage("Lunch plans", "Shall we meet at noon?"), &goimap.AppendOptions{Flags: []goimap.Flag{goimap.FlagSeen}}) // 2

@@ -34,47 +34,49 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		maxUID, maxSeq = all[n-1].uid, all[n-1].clientSeq
 	}
 	needStructure := needsStructure(criteria)
-	var items []store.MailItem
-	if len(all) > 0 {
-		items, err = s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(all), needStructure)
-		if err != nil {
-			return nil, s.imapError(err, "search")
-		}
-	}
-	byUID := make(map[uint32]*store.MailItem, len(items))
-	for i := range items {
-		byUID[items[i].UID] = &items[i]
-	}
 	data = &goimap.SearchData{}
 	var seqs goimap.SeqSet
 	var uids goimap.UIDSet
 	var saved []uint32
-	for _, t := range all {
-		it := byUID[t.uid]
-		if it == nil {
-			continue
+	// In chunks, like FETCH: bounded memory, no read transaction across the evaluation.
+	for rest := all; len(rest) > 0; {
+		chunk := rest[:min(len(rest), s.srv.chunk)]
+		rest = rest[len(chunk):]
+		items, err := s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), needStructure)
+		if err != nil {
+			return nil, s.imapError(err, "search")
 		}
-		m := &candidate{s: s, t: t, it: it, maxUID: maxUID, maxSeq: maxSeq, searchRes: s.sel.searchRes}
-		ok := m.match(criteria)
-		m.close()
-		if !ok {
-			continue
+		byUID := make(map[uint32]*store.MailItem, len(items))
+		for i := range items {
+			byUID[items[i].UID] = &items[i]
 		}
-		saved = append(saved, t.uid)
-		num := t.clientSeq
-		if kind == imapserver.NumKindUID {
-			num = t.uid
-			uids.AddNum(goimap.UID(t.uid))
-		} else {
-			seqs.AddNum(t.clientSeq)
+		for _, t := range chunk {
+			it := byUID[t.uid]
+			if it == nil {
+				continue
+			}
+			m := &candidate{s: s, t: t, it: it, maxUID: maxUID, maxSeq: maxSeq, searchRes: s.sel.searchRes}
+			ok := m.match(criteria)
+			m.close()
+			if !ok {
+				continue
+			}
+			saved = append(saved, t.uid)
+			num := t.clientSeq
+			if kind == imapserver.NumKindUID {
+				num = t.uid
+				uids.AddNum(goimap.UID(t.uid))
+			} else {
+				seqs.AddNum(t.clientSeq)
+			}
+			if data.Min == 0 || num < data.Min {
+				data.Min = num
+			}
+			if num > data.Max {
+				data.Max = num
+			}
+			data.Count++
 		}
-		if data.Min == 0 || num < data.Min {
-			data.Min = num
-		}
-		if num > data.Max {
-			data.Max = num
-		}
-		data.Count++
 	}
 	if kind == imapserver.NumKindUID {
 		data.All = uids

@@ -52,6 +52,7 @@ type Server struct {
 	baseCtx context.Context
 	cancel  context.CancelFunc
 	nextID  atomic.Uint64
+	chunk   int // messages per store read in FETCH and SEARCH (tests make it small)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -101,6 +102,7 @@ func New(opts Options) *Server {
 		sessions:  map[*session]struct{}{},
 		mailboxes: map[mailboxKey]*mailbox{},
 		shutdown:  make(chan struct{}),
+		chunk:     defaultChunk,
 		idleEmpty: make(chan struct{}, 1),
 		strictLn:  newChanListener(),
 		laxLn:     newChanListener(),
