@@ -7,8 +7,10 @@
 #      the control socket).
 #   2. The same against a private Postfix (Debian's) delivering with virtual(8) into a
 #      maildir, timed until all 5,000 files are in the maildir.
-#   3. The ratio Gatehouse / Postfix, and as a control the same load against smtp-sink,
-#      which stores nothing: the ceiling the client and loopback allow at that moment.
+#   3. The ratio Gatehouse / Postfix. 1 and 2 alternate over ROUNDS rounds (default 3)
+#      and the medians are compared, since a shared machine's load drifts. As a control,
+#      the same load against smtp-sink, which stores nothing: the ceiling the client and
+#      loopback allow at that moment.
 #   4. Outbound: a fresh Gatehouse with [queue] smarthost pointing at Postfix's smtp-sink;
 #      5,000 messages submitted over the submission port with AUTH (submit.py, 20
 #      sessions) to a remote domain, timed from the first queued (first 250) to the last
@@ -30,8 +32,8 @@
 # slow or lossy resolver shows up directly in Gatehouse's inbound figure).
 #
 # Environment: TOTAL (default 5000) messages, SESSIONS (20) parallel sessions, SIZE
-# (4096) bytes per message, DNS (local|system), KEEP_TMP=1 to keep the temp dir
-# (configs, logs, stores, maildir) for inspection.
+# (4096) bytes per message, ROUNDS (3) alternating inbound rounds, DNS (local|system),
+# KEEP_TMP=1 to keep the temp dir (configs, logs, stores, maildir) for inspection.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,6 +42,7 @@ total=${TOTAL:-5000}
 sessions=${SESSIONS:-20}
 size=${SIZE:-4096}
 dns_mode=${DNS:-local}
+rounds=${ROUNDS:-3}
 deadline_s=${DEADLINE:-900} # give up waiting for deliveries after this long
 export PATH="$PATH:/usr/sbin:/sbin"
 export PYTHONDONTWRITEBYTECODE=1
@@ -55,6 +58,7 @@ command -v go >/dev/null || die "go not found in PATH"
 command -v python3 >/dev/null || die "python3 not found in PATH"
 [[ -f "$root/cmd/gatehouse/main.go" ]] || die "cannot find cmd/gatehouse under $root"
 case $dns_mode in local | system) ;; *) die "DNS must be local or system, not $dns_mode" ;; esac
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not $rounds"
 
 # A private mount namespace, so that only this run sees our resolv.conf.
 if [[ $dns_mode == local && -z ${GATEHOUSE_SMTP_BENCH_NS:-} ]]; then
@@ -200,7 +204,7 @@ start_gatehouse() { # DIR
 	gh_pid=$!
 	for i in $(seq 300); do
 		kill -0 "$gh_pid" 2>/dev/null || die "gatehouse serve exited at start"
-		grep -q 'gatehouse is running' "$gh_dir/serve.log" && break
+		grep -q 'gatehouse is running' "$gh_dir/serve.log" 2>/dev/null && break
 		((i < 300)) || die "gatehouse did not start within 30 s"
 		sleep 0.1
 	done
@@ -213,45 +217,12 @@ gh_hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$gh_pid/status"; }
 echo "bench-$RANDOM$RANDOM$RANDOM" >"$work/password"
 chmod 0600 "$work/password"
 
-# === 1. Inbound into Gatehouse
-say "Gatehouse inbound: smtp-source -s $sessions -m $total -l $size ..."
-new_gatehouse "$work/gh-in"
-gh_dir=$work/gh-in
-ghc user add bench@example.org --password-stdin <"$work/password" >"$gh_dir/useradd.out"
-start_gatehouse "$work/gh-in"
-gh_mx=$(gh_port smtp)
-[[ -n $gh_mx ]] || die "no smtp listener in the Gatehouse log"
-dns0=$(dns_count)
-t0=$(now)
-smtp-source -s "$sessions" -m "$total" -l "$size" -f sender@example.net -t bench@example.org "127.0.0.1:$gh_mx" \
-	>"$work/source-gh.out" 2>&1 &
-client_pid=$!
-wait "$client_pid" || { cat "$work/source-gh.out" >&2; die "smtp-source against Gatehouse failed"; }
-client_pid=
-t1=$(now)
-n=0
-while :; do
-	n=$(gh_messages)
-	((n >= total)) && break
-	(($(calc "$(now) - $t0" 0) < deadline_s)) || die "Gatehouse store holds $n of $total messages after ${deadline_s} s"
-	sleep 0.1
-done
-t2=$(now)
-dns1=$(dns_count)
-gh_in_accept=$(calc "$t1 - $t0" 3)
-gh_in_secs=$(calc "$t2 - $t0" 3)
-gh_in_rate=$(calc "$total / ($t2 - $t0)" 0)
-gh_in_cpu=$(gh_cpu)
-gh_in_hwm=$(gh_hwm)
-gh_in_stored=$n
-gh_in_errors=$(grep -c 'level=ERROR' "$gh_dir/serve.log" || true)
-gh_in_dns=
-[[ $dns_mode == local ]] && gh_in_dns=$(calc "($dns1 - $dns0) / $total" 1)
-say "  $total in ${gh_in_secs} s (all 250s after ${gh_in_accept} s): $gh_in_rate msgs/s; store holds $n"
-stop_gatehouse
+# === 1-3. Inbound, Gatehouse and Postfix in alternating rounds (odd rounds Gatehouse
+# first, even rounds Postfix first), so that a change in the machine's load during the run
+# weighs on both; each round into a fresh store / an emptied maildir. The figures reported
+# are the medians over the rounds.
 
-# === 2. Inbound into Postfix, virtual(8) to a maildir
-say "Postfix $postfix_version inbound: smtp-source -s $sessions -m $total -l $size ..."
+# Postfix: one private instance for every round.
 pf=$work/postfix
 pf_port=$(free_port)
 mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/mail/bench"/{tmp,new,cur}
@@ -322,35 +293,112 @@ pf_conf=$pf/etc
 postfix -c "$pf/etc" start >"$pf/start.out" 2>&1 || { cat "$pf/start.out" >&2; die "postfix start failed"; }
 wait_listen "$pf_port" "Postfix"
 maildir_count() { find "$pf/mail/bench/new" "$pf/mail/bench/cur" -type f | wc -l; }
-dns0=$(dns_count)
-t0=$(now)
-smtp-source -s "$sessions" -m "$total" -l "$size" -f sender@example.net -t bench@example.org "127.0.0.1:$pf_port" \
-	>"$work/source-pf.out" 2>&1 &
-client_pid=$!
-wait "$client_pid" || { cat "$work/source-pf.out" >&2; die "smtp-source against Postfix failed"; }
-client_pid=
-t1=$(now)
-while :; do
-	n=$(maildir_count)
-	((n >= total)) && break
-	(($(calc "$(now) - $t0" 0) < deadline_s)) || die "the maildir holds $n of $total messages after ${deadline_s} s"
-	sleep 0.1
+
+declare -a gh_accept gh_secs gh_rate gh_cpu_r gh_hwm_r pf_accept pf_secs pf_rate
+gh_dns_total=0 pf_dns_total=0 gh_errors_total=0 gh_stored_min=$total pf_stored_min=$total
+
+inbound_gatehouse() { # round
+	local r=$1 t0 t1 t2 n d0 d1
+	say "round $r: Gatehouse inbound, smtp-source -s $sessions -m $total -l $size ..."
+	new_gatehouse "$work/gh-in-$r"
+	gh_dir=$work/gh-in-$r
+	ghc user add bench@example.org --password-stdin <"$work/password" >"$gh_dir/useradd.out"
+	start_gatehouse "$gh_dir"
+	local port
+	port=$(gh_port smtp)
+	[[ -n $port ]] || die "no smtp listener in the Gatehouse log"
+	d0=$(dns_count)
+	t0=$(now)
+	smtp-source -s "$sessions" -m "$total" -l "$size" -f sender@example.net -t bench@example.org "127.0.0.1:$port" \
+		>"$work/source-gh-$r.out" 2>&1 &
+	client_pid=$!
+	wait "$client_pid" || { cat "$work/source-gh-$r.out" >&2; die "smtp-source against Gatehouse failed"; }
+	client_pid=
+	t1=$(now)
+	while :; do
+		n=$(gh_messages)
+		((n >= total)) && break
+		(($(calc "$(now) - $t0" 0) < deadline_s)) || die "Gatehouse store holds $n of $total messages after ${deadline_s} s"
+		sleep 0.1
+	done
+	t2=$(now)
+	d1=$(dns_count)
+	gh_accept[r]=$(calc "$t1 - $t0" 3)
+	gh_secs[r]=$(calc "$t2 - $t0" 3)
+	gh_rate[r]=$(calc "$total / ($t2 - $t0)" 0)
+	gh_cpu_r[r]=$(gh_cpu)
+	gh_hwm_r[r]=$(gh_hwm)
+	((n < gh_stored_min)) && gh_stored_min=$n
+	gh_errors_total=$((gh_errors_total + $(grep -c 'level=ERROR' "$gh_dir/serve.log" || true)))
+	[[ $dns_mode == local ]] && gh_dns_total=$((gh_dns_total + d1 - d0))
+	say "  $total in ${gh_secs[r]} s (all 250s after ${gh_accept[r]} s): ${gh_rate[r]} msgs/s; store holds $n"
+	stop_gatehouse
+}
+
+inbound_postfix() { # round
+	local r=$1 t0 t1 t2 n d0 d1
+	say "round $r: Postfix $postfix_version inbound, smtp-source -s $sessions -m $total -l $size ..."
+	find "$pf/mail/bench/new" "$pf/mail/bench/cur" -type f -delete
+	d0=$(dns_count)
+	t0=$(now)
+	smtp-source -s "$sessions" -m "$total" -l "$size" -f sender@example.net -t bench@example.org "127.0.0.1:$pf_port" \
+		>"$work/source-pf-$r.out" 2>&1 &
+	client_pid=$!
+	wait "$client_pid" || { cat "$work/source-pf-$r.out" >&2; die "smtp-source against Postfix failed"; }
+	client_pid=
+	t1=$(now)
+	while :; do
+		n=$(maildir_count)
+		((n >= total)) && break
+		(($(calc "$(now) - $t0" 0) < deadline_s)) || die "the maildir holds $n of $total messages after ${deadline_s} s"
+		sleep 0.1
+	done
+	t2=$(now)
+	d1=$(dns_count)
+	pf_accept[r]=$(calc "$t1 - $t0" 3)
+	pf_secs[r]=$(calc "$t2 - $t0" 3)
+	pf_rate[r]=$(calc "$total / ($t2 - $t0)" 0)
+	((n < pf_stored_min)) && pf_stored_min=$n
+	[[ $dns_mode == local ]] && pf_dns_total=$((pf_dns_total + d1 - d0))
+	say "  $total in ${pf_secs[r]} s (all 250s after ${pf_accept[r]} s): ${pf_rate[r]} msgs/s; maildir holds $n"
+}
+
+median() { # printf-format values...
+	local fmt=$1
+	shift
+	printf '%s\n' "$@" | sort -g | awk -v f="$fmt" '{ v[NR] = $1 } END { printf f "\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+for ((r = 1; r <= rounds; r++)); do
+	if ((r % 2)); then
+		inbound_gatehouse "$r"
+		inbound_postfix "$r"
+	else
+		inbound_postfix "$r"
+		inbound_gatehouse "$r"
+	fi
 done
-t2=$(now)
-dns1=$(dns_count)
-pf_in_accept=$(calc "$t1 - $t0" 3)
-pf_in_secs=$(calc "$t2 - $t0" 3)
-pf_in_rate=$(calc "$total / ($t2 - $t0)" 0)
-pf_in_stored=$n
-pf_in_dns=
-[[ $dns_mode == local ]] && pf_in_dns=$(calc "($dns1 - $dns0) / $total" 1)
 sleep 0.5 # let the log catch up
 pf_sent=$(grep -c 'status=sent' "$pf/postfix.log" || true)
 pf_rejects=$(grep -cE 'NOQUEUE: reject|status=(bounced|deferred)' "$pf/postfix.log" || true)
-say "  $total in ${pf_in_secs} s (all 250s after ${pf_in_accept} s): $pf_in_rate msgs/s; maildir holds $n, log: $pf_sent sent"
 stop_postfix
 
+gh_in_rate=$(median %.0f "${gh_rate[@]:1}")
+pf_in_rate=$(median %.0f "${pf_rate[@]:1}")
+gh_in_secs=$(median %.3f "${gh_secs[@]:1}")
+pf_in_secs=$(median %.3f "${pf_secs[@]:1}")
+gh_in_accept=$(median %.3f "${gh_accept[@]:1}")
+pf_in_accept=$(median %.3f "${pf_accept[@]:1}")
+gh_in_cpu=$(median %.1f "${gh_cpu_r[@]:1}")
+gh_in_hwm=$(median %.0f "${gh_hwm_r[@]:1}")
+gh_in_dns= pf_in_dns=
+if [[ $dns_mode == local ]]; then
+	gh_in_dns=$(calc "$gh_dns_total / ($total * $rounds)" 1)
+	pf_in_dns=$(calc "$pf_dns_total / ($total * $rounds)" 1)
+fi
 ratio=$(calc "$gh_in_rate / $pf_in_rate" 2)
+round_ratios=
+for ((r = 1; r <= rounds; r++)); do round_ratios+="${round_ratios:+, }$(calc "${gh_rate[r]} / ${pf_rate[r]}" 2)"; done
 
 # === 4. Outbound from Gatehouse's queue to smtp-sink
 say "Gatehouse outbound: $total submitted messages to smtp-sink via [queue] smarthost ..."
@@ -445,7 +493,8 @@ cat <<EOF
 SMTP throughput, Gatehouse $gh_version vs Postfix $postfix_version${note}
 
 Inbound: smtp-source -s $sessions -m $total -l $size (one message per connection), timed from start
-until every message is in the mailbox (Gatehouse: store's message count; Postfix: maildir files)
+until every message is in the mailbox (Gatehouse: store's message count; Postfix: maildir files);
+$rounds alternating rounds, medians
 
 | server                                       | all 250s (s) | all delivered (s) |  msgs/s |
 |----------------------------------------------|-------------:|------------------:|--------:|
@@ -453,9 +502,14 @@ $(printf '| %-44s | %12s | %17s | %7s |' "Gatehouse MX -> store" "$gh_in_accept"
 $(printf '| %-44s | %12s | %17s | %7s |' "Postfix $postfix_version smtpd -> virtual -> maildir" "$pf_in_accept" "$pf_in_secs" "$pf_in_rate")
 $(printf '| %-44s | %12s | %17s | %7s |' "(control: smtp-sink, stores nothing)" "$ctl_secs" "-" "$ctl_rate")
 
-Ratio Gatehouse / Postfix: ${ratio}x (target >= 1.5x)
-Gatehouse: store holds $gh_in_stored, $gh_in_errors ERROR log lines, process CPU ${gh_in_cpu} s, peak RSS ${gh_in_hwm} MiB${gh_in_dns:+, DNS queries per message $gh_in_dns}
-Postfix: maildir holds $pf_in_stored, log: $pf_sent status=sent, $pf_rejects rejects/bounces/deferrals${pf_in_dns:+, DNS queries per message $pf_in_dns}
+Ratio Gatehouse / Postfix (medians): ${ratio}x (target >= 1.5x); per round: $round_ratios
+$(for ((r = 1; r <= rounds; r++)); do
+	order="Gatehouse first"
+	((r % 2)) || order="Postfix first"
+	printf 'Round %d (%s): Gatehouse %s msgs/s (%s s), Postfix %s msgs/s (%s s)\n' "$r" "$order" "${gh_rate[r]}" "${gh_secs[r]}" "${pf_rate[r]}" "${pf_secs[r]}"
+done)
+Gatehouse: every store held >= $gh_stored_min, $gh_errors_total ERROR log lines; per round (median) process CPU ${gh_in_cpu} s, peak RSS ${gh_in_hwm} MiB${gh_in_dns:+; DNS queries per message $gh_in_dns}
+Postfix: maildir held >= $pf_stored_min each round, log: $pf_sent status=sent, $pf_rejects rejects/bounces/deferrals${pf_in_dns:+; DNS queries per message $pf_in_dns}
 
 Outbound: $total messages of $size bytes submitted (submission port, AUTH PLAIN on loopback,
 $sessions sessions) to rcpt@sink.test, relayed by the queue ([queue] smarthost, concurrency
