@@ -251,7 +251,18 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailIt
 	var parsed *message.Parsed
 	if len(it.Structure) > 0 {
 		parsed = new(message.Parsed)
-		if err := json.Unmarshal(it.Structure, parsed); err != nil {
+		var err error
+		if options.BodyStructure == nil && len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0 {
+			// ENVELOPE alone (the common FETCH 1:* (FLAGS ENVELOPE)): decode only it.
+			var env struct {
+				Envelope message.Envelope `json:"envelope"`
+			}
+			err = json.Unmarshal(it.Structure, &env)
+			parsed.Envelope = env.Envelope
+		} else {
+			err = json.Unmarshal(it.Structure, parsed)
+		}
+		if err != nil {
 			s.log.Error("fetch: stored structure", "uid", it.UID, "err", err)
 			parsed = nil
 		}

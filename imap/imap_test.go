@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -384,6 +385,11 @@ func TestAppendFetchRoundTrip(t *testing.T) {
 		len(env.From) != 1 || env.From[0].Addr() != "alice@example.org" || env.From[0].Name != "Alice Example" ||
 		len(env.Sender) != 1 || len(env.To) != 1 || env.To[0].Host != "example.org" {
 		t.Errorf("envelope %+v", env)
+	}
+	// ENVELOPE alone takes the envelope-only decoding path: same answer.
+	envOnly, err := c.Fetch(goimap.UIDSetNum(ad.UID), &goimap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(envOnly) != 1 || !reflect.DeepEqual(envOnly[0].Envelope, env) {
+		t.Errorf("ENVELOPE alone: %+v %v", envOnly, err)
 	}
 	mp, ok := m.BodyStructure.(*goimap.BodyStructureMultiPart)
 	if !ok || mp.Subtype != "mixed" || len(mp.Children) != 2 {
