@@ -54,6 +54,7 @@ type App struct {
 	cancel    context.CancelFunc
 	control   *admin.ControlServer
 	mu        sync.Mutex
+	resolver  *net.Resolver
 	running   []running
 	bgDone    chan struct{}
 	queueDone chan struct{}
@@ -86,8 +87,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		ThrottleWindow:   time.Duration(cfg.Auth.ThrottleWindow),
 		Logger:           log,
 	})
+	a.resolver = resolver(cfg.SMTP.DNSServer)
 	a.Queue = queue.New(queue.Options{
 		Store:             st,
+		Resolver:          a.resolver,
 		Logger:            log,
 		Hostname:          cfg.Hostname,
 		Port:              cfg.Queue.Port,
@@ -236,11 +239,24 @@ func (a *App) smtpServer(mode smtp.Mode) Server {
 		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
 		Mode:                     mode,
 		CheckAuth:                mode == smtp.MX,
+		Resolver:                 a.resolver,
 		RejectDMARC:              a.Cfg.SMTP.RejectDMARC,
 		Postmaster:               a.Cfg.SMTP.Postmaster,
 		MaxConnectionsPerIP:      a.Cfg.SMTP.MaxConnectionsPerIP,
 		Queue:                    a.Queue,
 	})
+}
+
+// resolver is the DNS resolver of the SMTP checks and the queue: the system's, or one
+// that asks the configured server (smtp.dns_server).
+func resolver(server string) *net.Resolver {
+	if server == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
 }
 
 // Addr returns the bound address of a listener ("" if it is not running).

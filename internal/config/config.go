@@ -100,6 +100,10 @@ type SMTP struct {
 
 	// Most simultaneous SMTP connections from one client address.
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// DNS server (`host:port`) for MX lookups of outbound mail and the SPF, DKIM
+	// and DMARC checks of inbound mail. Empty: the system's resolver.
+	DNSServer string `toml:"dns_server"`
 }
 
 // Queue is the [queue] table.

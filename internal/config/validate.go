@@ -109,6 +109,11 @@ func (c *Config) Validate() error {
 	if c.SMTP.Postmaster != "" && !strings.Contains(c.SMTP.Postmaster, "@") {
 		bad("smtp.postmaster", "%q is not an address", c.SMTP.Postmaster)
 	}
+	if c.SMTP.DNSServer != "" {
+		if _, _, msg := checkListenAddr(c.SMTP.DNSServer); msg != "" {
+			bad("smtp.dns_server", "%s", msg)
+		}
+	}
 	if n := c.SMTP.MaxConnectionsPerIP; n < 1 {
 		bad("smtp.max_connections_per_ip", "%d is not a positive number", n)
 	}
