@@ -211,7 +211,7 @@ start_gatehouse() { # DIR
 }
 gh_port() { sed -n "s/.*msg=listening listener=$1 addr=[^ ]*:\([0-9]*\).*/\1/p" "$gh_dir/serve.log" | head -n 1; }
 gh_messages() { ghc user list | awk '$1 == "bench@example.org" { print $(NF - 1) }'; }
-gh_cpu() { awk -v t="$clk_tck" '{ printf "%.1f", ($14 + $15) / t }' "/proc/$gh_pid/stat"; }
+gh_cpu() { awk -v t="$clk_tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$gh_pid/stat"; }
 gh_hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$gh_pid/status"; }
 
 echo "bench-$RANDOM$RANDOM$RANDOM" >"$work/password"
@@ -293,8 +293,19 @@ pf_conf=$pf/etc
 postfix -c "$pf/etc" start >"$pf/start.out" 2>&1 || { cat "$pf/start.out" >&2; die "postfix start failed"; }
 wait_listen "$pf_port" "Postfix"
 maildir_count() { find "$pf/mail/bench/new" "$pf/mail/bench/cur" -type f | wc -l; }
+# CPU seconds used so far by the Postfix instance: the master and its live children
+# (smtpd, cleanup, qmgr, virtual... all direct children of master), plus what children
+# that have already exited used (the master's cutime and cstime).
+pf_cpu() {
+	local master
+	master=$(tr -d ' ' <"$pf/spool/pid/master.pid")
+	{
+		awk '{ print $14 + $15 + $16 + $17 }' "/proc/$master/stat"
+		for c in $(ps --ppid "$master" -o pid=); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; done
+	} | awk -v t="$clk_tck" '{ s += $1 } END { printf "%.2f", s / t }'
+}
 
-declare -a gh_accept gh_secs gh_rate gh_cpu_r gh_hwm_r pf_accept pf_secs pf_rate
+declare -a gh_accept gh_secs gh_rate gh_cpu_r gh_hwm_r pf_accept pf_secs pf_rate pf_cpu_r
 gh_dns_total=0 pf_dns_total=0 gh_errors_total=0 gh_stored_min=$total pf_stored_min=$total
 
 inbound_gatehouse() { # round
@@ -336,10 +347,11 @@ inbound_gatehouse() { # round
 }
 
 inbound_postfix() { # round
-	local r=$1 t0 t1 t2 n d0 d1
+	local r=$1 t0 t1 t2 n d0 d1 c0
 	say "round $r: Postfix $postfix_version inbound, smtp-source -s $sessions -m $total -l $size ..."
 	find "$pf/mail/bench/new" "$pf/mail/bench/cur" -type f -delete
 	d0=$(dns_count)
+	c0=$(pf_cpu)
 	t0=$(now)
 	smtp-source -s "$sessions" -m "$total" -l "$size" -f sender@example.net -t bench@example.org "127.0.0.1:$pf_port" \
 		>"$work/source-pf-$r.out" 2>&1 &
@@ -358,6 +370,7 @@ inbound_postfix() { # round
 	pf_accept[r]=$(calc "$t1 - $t0" 3)
 	pf_secs[r]=$(calc "$t2 - $t0" 3)
 	pf_rate[r]=$(calc "$total / ($t2 - $t0)" 0)
+	pf_cpu_r[r]=$(calc "$(pf_cpu) - $c0" 1)
 	((n < pf_stored_min)) && pf_stored_min=$n
 	[[ $dns_mode == local ]] && pf_dns_total=$((pf_dns_total + d1 - d0))
 	say "  $total in ${pf_secs[r]} s (all 250s after ${pf_accept[r]} s): ${pf_rate[r]} msgs/s; maildir holds $n"
@@ -390,6 +403,7 @@ pf_in_secs=$(median %.3f "${pf_secs[@]:1}")
 gh_in_accept=$(median %.3f "${gh_accept[@]:1}")
 pf_in_accept=$(median %.3f "${pf_accept[@]:1}")
 gh_in_cpu=$(median %.1f "${gh_cpu_r[@]:1}")
+pf_in_cpu=$(median %.1f "${pf_cpu_r[@]:1}")
 gh_in_hwm=$(median %.0f "${gh_hwm_r[@]:1}")
 gh_in_dns= pf_in_dns=
 if [[ $dns_mode == local ]]; then
@@ -496,19 +510,22 @@ Inbound: smtp-source -s $sessions -m $total -l $size (one message per connection
 until every message is in the mailbox (Gatehouse: store's message count; Postfix: maildir files);
 $rounds alternating rounds, medians
 
-| server                                       | all 250s (s) | all delivered (s) |  msgs/s |
-|----------------------------------------------|-------------:|------------------:|--------:|
-$(printf '| %-44s | %12s | %17s | %7s |' "Gatehouse MX -> store" "$gh_in_accept" "$gh_in_secs" "$gh_in_rate")
-$(printf '| %-44s | %12s | %17s | %7s |' "Postfix $postfix_version smtpd -> virtual -> maildir" "$pf_in_accept" "$pf_in_secs" "$pf_in_rate")
-$(printf '| %-44s | %12s | %17s | %7s |' "(control: smtp-sink, stores nothing)" "$ctl_secs" "-" "$ctl_rate")
+| server                                       | all 250s (s) | all delivered (s) |  msgs/s | server CPU (s) | CPU ms/msg |
+|----------------------------------------------|-------------:|------------------:|--------:|---------------:|-----------:|
+$(printf '| %-44s | %12s | %17s | %7s | %14s | %10s |' "Gatehouse MX -> store" "$gh_in_accept" "$gh_in_secs" "$gh_in_rate" "$gh_in_cpu" "$(calc "$gh_in_cpu * 1000 / $total" 2)")
+$(printf '| %-44s | %12s | %17s | %7s | %14s | %10s |' "Postfix $postfix_version smtpd -> virtual -> maildir" "$pf_in_accept" "$pf_in_secs" "$pf_in_rate" "$pf_in_cpu" "$(calc "$pf_in_cpu * 1000 / $total" 2)")
+$(printf '| %-44s | %12s | %17s | %7s | %14s | %10s |' "(control: smtp-sink, stores nothing)" "$ctl_secs" "-" "$ctl_rate" "-" "-")
 
 Ratio Gatehouse / Postfix (medians): ${ratio}x (target >= 1.5x); per round: $round_ratios
 $(for ((r = 1; r <= rounds; r++)); do
 	order="Gatehouse first"
 	((r % 2)) || order="Postfix first"
-	printf 'Round %d (%s): Gatehouse %s msgs/s (%s s), Postfix %s msgs/s (%s s)\n' "$r" "$order" "${gh_rate[r]}" "${gh_secs[r]}" "${pf_rate[r]}" "${pf_secs[r]}"
+	printf 'Round %d (%s): Gatehouse %s msgs/s (%s s, CPU %s s), Postfix %s msgs/s (%s s, CPU %s s)\n' "$r" "$order" \
+		"${gh_rate[r]}" "${gh_secs[r]}" "${gh_cpu_r[r]}" "${pf_rate[r]}" "${pf_secs[r]}" "${pf_cpu_r[r]}"
 done)
-Gatehouse: every store held >= $gh_stored_min, $gh_errors_total ERROR log lines; per round (median) process CPU ${gh_in_cpu} s, peak RSS ${gh_in_hwm} MiB${gh_in_dns:+; DNS queries per message $gh_in_dns}
+Server CPU: user+system seconds of the gatehouse process, of the Postfix master and all its children
+(smtpd, cleanup, trivial-rewrite, qmgr, virtual...); the client's CPU is not counted on either side.
+Gatehouse: every store held >= $gh_stored_min, $gh_errors_total ERROR log lines; per round (median) peak RSS ${gh_in_hwm} MiB${gh_in_dns:+; DNS queries per message $gh_in_dns}
 Postfix: maildir held >= $pf_stored_min each round, log: $pf_sent status=sent, $pf_rejects rejects/bounces/deferrals${pf_in_dns:+; DNS queries per message $pf_in_dns}
 
 Outbound: $total messages of $size bytes submitted (submission port, AUTH PLAIN on loopback,
