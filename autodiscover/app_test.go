@@ -26,6 +26,7 @@ const request = `<?xml version="1.0" encoding="utf-8"?>
 // TestInApp mounts the handler on a whole Gatehouse's router, as internal/app does, and
 // asks over its https listener with Go's client and, when installed, curl.
 func TestInApp(t *testing.T) {
+	t.Parallel()
 	a := testutil.StartApp(t)
 	if _, _, err := a.Dir.CreateUser(context.Background(), directory.NewUser{Email: "carol@example.org", Password: "carol pw",
 		Attributes: store.Attributes{DisplayName: "Carol"}}); err != nil {

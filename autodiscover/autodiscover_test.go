@@ -263,6 +263,7 @@ func schemaCheck(tmp string, doc []byte) (skipped string, err error) {
 
 // TestSchemaCheckCatchesInvalid: the schema check is able to fail.
 func TestSchemaCheckCatchesInvalid(t *testing.T) {
+	t.Parallel()
 	h := New(Options{Hostname: hostname}).(*handler)
 	good := marshal(h.mobileSettings("Alice", alice))
 	if skip, err := schemaCheck(t.TempDir(), good); skip != "" {
@@ -289,6 +290,7 @@ func reorder(doc string) string {
 
 // TestIOSRequest replays what iOS Mail sends when an Exchange account is added.
 func TestIOSRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, "POST", "/autodiscover/autodiscover.xml", alice, alicePW, mobileRequest(alice), map[string]string{
 		"User-Agent": "iOS/16.1 (20B82) dataaccessd/1.0", "Accept-Language": "en-US,en;q=0.9",
@@ -302,6 +304,7 @@ func TestIOSRequest(t *testing.T) {
 // TestAndroidRequest: the Android Exchange client's path spelling, a DOMAIN\user login,
 // and an alias in a different case as EMailAddress; the answer names the primary address.
 func TestAndroidRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, "POST", "/Autodiscover/Autodiscover.xml", `example\alice`, alicePW, mobileRequest("ALI@Example.org"), map[string]string{
 		"User-Agent": "Android-Mail/2023.01.01", "Content-Type": "text/xml; charset=utf-8",
@@ -310,6 +313,7 @@ func TestAndroidRequest(t *testing.T) {
 }
 
 func TestOutlookSchema(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, "POST", "/autodiscover/autodiscover.xml", alice, alicePW, outlookRequest(alice), map[string]string{
 		"User-Agent": "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.5000; Pro)",
@@ -364,6 +368,7 @@ func TestOutlookSchema(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, c := range []struct{ name, user, pass string }{
 		{"missing", "", ""},
@@ -389,6 +394,7 @@ func TestAuthentication(t *testing.T) {
 // TestOtherUsersAddress: an authenticated user asking for someone else's address (or an
 // address that does not exist) gets the same Error, never the other user's settings.
 func TestOtherUsersAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, addr := range []string{bob, "nobody@example.org", "alice", `example\alice`, "alice@example.org.evil"} {
 		t.Run(addr, func(t *testing.T) {
@@ -410,6 +416,7 @@ func TestOtherUsersAddress(t *testing.T) {
 
 // TestBodies: no body, garbage and hostile bodies get an answer, never a 500.
 func TestBodies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	post := func(body string) result {
 		return e.do(t, "POST", "/autodiscover/autodiscover.xml", alice, alicePW, body, nil)
@@ -451,6 +458,7 @@ func TestBodies(t *testing.T) {
 // TestPathCase: phones spell the path in several cases; other paths under the prefix are
 // not ours.
 func TestPathCase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, p := range []string{"/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml",
 		"/AutoDiscover/AutoDiscover.xml", "/AUTODISCOVER/AUTODISCOVER.XML", "/autoDiscover/autodiscover.XML"} {
@@ -473,6 +481,7 @@ func TestPathCase(t *testing.T) {
 
 // TestAutodiscoverHost: the Android client's second try, https://autodiscover.<domain>/….
 func TestAutodiscoverHost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(t, "POST", "/autodiscover/autodiscover.xml", alice, alicePW, mobileRequest(alice),
 		map[string]string{"Host": "autodiscover.example.org"})
@@ -480,6 +489,7 @@ func TestAutodiscoverHost(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if r := e.do(t, "GET", "/autodiscover/autodiscover.xml", "", "", "", nil); r.status != http.StatusUnauthorized {
 		t.Errorf("GET without credentials: %d, want 401", r.status)
@@ -491,6 +501,7 @@ func TestGet(t *testing.T) {
 // proxy); from elsewhere the client is redirected to the https URL before any credential
 // is read, and a non-loopback X-Forwarded-Proto is not believed.
 func TestPlainHTTP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// Over a real plain listener on loopback.
 	r := e.doURL(t, "POST", e.plain.URL+"/autodiscover/autodiscover.xml", alice, alicePW, mobileRequest(alice),
@@ -538,6 +549,7 @@ func TestPlainHTTP(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	type answer struct{ Protocol, Url, ErrorCode, ErrorMessage string }
 	get := func(path string) (int, answer, http.Header) {

@@ -68,6 +68,7 @@ func FuzzRequest(f *testing.F) {
 // TestStoreFailure: a store error while checking the address is a 503 with Retry-After,
 // logged, never a 500 or a settings answer.
 func TestStoreFailure(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := e.h.(*handler)
 	acct, err := h.opts.Directory.ResolveLogin(context.Background(), alice)
