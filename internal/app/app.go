@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatehouse/gatehouse/autodiscover"
 	"github.com/gatehouse/gatehouse/directory"
 	"github.com/gatehouse/gatehouse/imap"
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -121,6 +122,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	autodiscover.Routes(a.Router, autodiscover.New(autodiscover.Options{
+		Directory:                a.Dir,
+		Hostname:                 cfg.Hostname,
+		Logger:                   log,
+		AllowPlaintextWithoutTLS: cfg.Auth.AllowPlaintextWithoutTLS,
+	}))
 	return a, nil
 }
 

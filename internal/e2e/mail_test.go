@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -143,5 +146,38 @@ func TestSubmissionReachesIdlingIMAPClient(t *testing.T) {
 	}
 	if items[0].Flags&store.FlagFlagged == 0 {
 		t.Errorf("flag set over IMAP not in the store: %+v", items[0].Flags)
+	}
+}
+
+// TestAutodiscoverOnTheRunningServer: a phone's Autodiscover request on the running
+// server's HTTPS listener gets the ActiveSync URL for the account it authenticated as.
+func TestAutodiscoverOnTheRunningServer(t *testing.T) {
+	a := testutil.StartApp(t)
+	if _, _, err := a.Dir.CreateUser(context.Background(), directory.NewUser{Email: "bob@example.org", Password: "pw-bob"}); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	req := `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"><Request><EMailAddress>bob@example.org</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema></Request></Autodiscover>`
+	hr, _ := http.NewRequest("POST", "https://"+a.Addr("https")+"/Autodiscover/Autodiscover.xml", strings.NewReader(req))
+	hr.Header.Set("Content-Type", "text/xml")
+	hr.SetBasicAuth("bob@example.org", "pw-bob")
+	resp, err := client.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "<Url>https://mail.example.org/Microsoft-Server-ActiveSync</Url>") {
+		t.Errorf("autodiscover: %d\n%s", resp.StatusCode, body)
+	}
+	hr.SetBasicAuth("bob@example.org", "wrong")
+	hr.Body = io.NopCloser(strings.NewReader(req))
+	resp, err = client.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("wrong password: %d", resp.StatusCode)
 	}
 }
