@@ -1,0 +1,426 @@
+// Command load is the IMAP load generator of bench/imap/run.sh, written on go-imap/v2's
+// imapclient so that neither server under test is measured with a client written for it.
+// It talks plain IMAP on loopback (LOGIN without TLS) and prints one line per figure:
+//
+//	RESULT test=NAME key=value ...
+//
+// Tests (-test):
+//
+//	append  APPEND -n distinct messages of 1–3 KB to INBOX sequentially over one
+//	        connection; every third one with \Seen. Reports msgs/s.
+//	fetch   SELECT INBOX, then UID FETCH 1:* (FLAGS ENVELOPE) -reps times; reports the
+//	        median, min and max seconds per full fetch and the SELECT time.
+//	search  UID SEARCH by SUBJECT, FROM, BODY and UNSEEN, -reps times each; median seconds
+//	        and the number of hits.
+//	store   UID STORE 1:* +FLAGS (\Seen), -reps times (median seconds), each followed by an
+//	        untimed UID STORE 1:* -FLAGS.SILENT (\Seen) so that every timed one changes
+//	        every message.
+//	idle    -conns connections (-par at a time), each LOGIN, SELECT INBOX, IDLE; prints "READY n" and holds
+//	        them until SIGTERM or SIGINT, then ends them cleanly (IDLE done, LOGOUT).
+//
+// Messages are deterministic (seeded), so both servers get the same bytes.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+var (
+	addr  = flag.String("addr", "127.0.0.1:143", "server HOST:PORT (plain IMAP)")
+	user  = flag.String("user", "", "login name")
+	pass  = flag.String("pass", "", "password (or -pass-file)")
+	passF = flag.String("pass-file", "", "read the password from this file")
+	test  = flag.String("test", "", "append|fetch|search|store|idle")
+	n     = flag.Int("n", 2000, "append: number of messages")
+	reps  = flag.Int("reps", 5, "fetch, search, store: timed repetitions")
+	conns = flag.Int("conns", 200, "idle: number of connections")
+	par   = flag.Int("par", 1, "idle: connections being set up at once")
+	seed  = flag.Uint64("seed", 1, "append: message generator seed")
+)
+
+func main() {
+	flag.Parse()
+	if *passF != "" {
+		b, err := os.ReadFile(*passF)
+		if err != nil {
+			fatal(err)
+		}
+		*pass = string(bytes.TrimSpace(b))
+	}
+	var err error
+	switch *test {
+	case "append":
+		err = runAppend()
+	case "fetch":
+		err = runFetch()
+	case "search":
+		err = runSearch()
+	case "store":
+		err = runStore()
+	case "idle":
+		err = runIdle()
+	default:
+		err = fmt.Errorf("unknown -test %q", *test)
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintf(os.Stderr, "load: %v\n", err)
+	os.Exit(1)
+}
+
+func dial() (*imapclient.Client, error) {
+	c, err := imapclient.DialInsecure(*addr, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(*user, *pass).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("LOGIN: %w", err)
+	}
+	return c, nil
+}
+
+func logout(c *imapclient.Client) {
+	c.Logout().Wait()
+	c.Close()
+}
+
+var (
+	senders = []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
+	topics  = []string{"budget", "quarterly", "offsite", "release", "invoice", "hiring", "roadmap", "lunch"}
+	words   = []string{"the", "of", "meeting", "report", "numbers", "team", "project", "draft", "review",
+		"customer", "server", "weekly", "update", "please", "thanks", "agenda", "notes", "plan", "status",
+		"deadline", "question", "answer", "office", "travel", "contract", "schedule", "change", "issue"}
+)
+
+// message returns the i-th message (1–3 KB) of the generator. One in ten bodies holds the
+// word "zebra" (the BODY search), subjects cycle through topics ("quarterly" is one in
+// eight), senders through ten names ("carol" is one in ten).
+func message(r *rand.Rand, i int) []byte {
+	size := 1024 + r.IntN(2049)
+	from := senders[i%len(senders)]
+	topic := topics[i%len(topics)]
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: %s <%s@example.net>\r\n", titled(from), from)
+	fmt.Fprintf(&b, "To: Bench <bench@example.org>\r\n")
+	fmt.Fprintf(&b, "Subject: %s discussion %d\r\n", topic, i)
+	fmt.Fprintf(&b, "Message-ID: <load-%d-%d@example.net>\r\n", *seed, i)
+	fmt.Fprintf(&b, "Date: %s\r\n", time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z))
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	col := 0
+	for j := 0; b.Len() < size-2; j++ {
+		w := words[r.IntN(len(words))]
+		if i%10 == 3 && j == 40 {
+			w = "zebra"
+		}
+		if col+len(w) > 72 {
+			b.WriteString("\r\n")
+			col = 0
+		} else if col > 0 {
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(w)
+		col += len(w)
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+func titled(s string) string { return string(s[0]-'a'+'A') + s[1:] }
+
+func runAppend() error {
+	r := rand.New(rand.NewPCG(*seed, 42))
+	msgs := make([][]byte, *n)
+	var total int
+	for i := range msgs {
+		msgs[i] = message(r, i)
+		total += len(msgs[i])
+	}
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	defer logout(c)
+	t0 := time.Now()
+	for i, m := range msgs {
+		var opts *imap.AppendOptions
+		if i%3 == 0 {
+			opts = &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}}
+		}
+		cmd := c.Append("INBOX", int64(len(m)), opts)
+		if _, err := cmd.Write(m); err != nil {
+			return fmt.Errorf("APPEND %d: %w", i, err)
+		}
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("APPEND %d: %w", i, err)
+		}
+		if _, err := cmd.Wait(); err != nil {
+			return fmt.Errorf("APPEND %d: %w", i, err)
+		}
+	}
+	el := time.Since(t0).Seconds()
+	st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("STATUS: %w", err)
+	}
+	fmt.Printf("RESULT test=append n=%d bytes=%d seconds=%.3f rate=%.1f status_messages=%d\n",
+		*n, total, el, float64(*n)/el, deref(st.NumMessages))
+	if int(deref(st.NumMessages)) < *n {
+		return fmt.Errorf("STATUS INBOX says %d messages after %d APPENDs", deref(st.NumMessages), *n)
+	}
+	return nil
+}
+
+func deref(p *uint32) uint32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func selectInbox(c *imapclient.Client) (uint32, float64, error) {
+	t0 := time.Now()
+	d, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		return 0, 0, fmt.Errorf("SELECT: %w", err)
+	}
+	return d.NumMessages, time.Since(t0).Seconds(), nil
+}
+
+func allUIDs() imap.UIDSet { return imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}} }
+
+func stats(xs []float64) (med, lo, hi float64) {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	med = s[m]
+	if len(s)%2 == 0 {
+		med = (s[m-1] + s[m]) / 2
+	}
+	return med, s[0], s[len(s)-1]
+}
+
+func runFetch() error {
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	defer logout(c)
+	exists, sel, err := selectInbox(c)
+	if err != nil {
+		return err
+	}
+	var times []float64
+	var got int
+	for range *reps {
+		t0 := time.Now()
+		cmd := c.Fetch(allUIDs(), &imap.FetchOptions{UID: true, Flags: true, Envelope: true})
+		got = 0
+		for {
+			m := cmd.Next()
+			if m == nil {
+				break
+			}
+			env := false
+			for {
+				it := m.Next()
+				if it == nil {
+					break
+				}
+				if e, ok := it.(imapclient.FetchItemDataEnvelope); ok && e.Envelope != nil {
+					env = true
+				}
+			}
+			if env {
+				got++
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("UID FETCH: %w", err)
+		}
+		times = append(times, time.Since(t0).Seconds())
+		if got != int(exists) {
+			return fmt.Errorf("UID FETCH 1:* returned %d envelopes, SELECT said %d messages", got, exists)
+		}
+	}
+	med, lo, hi := stats(times)
+	fmt.Printf("RESULT test=fetch messages=%d select_seconds=%.4f reps=%d median=%.4f min=%.4f max=%.4f\n",
+		exists, sel, *reps, med, lo, hi)
+	return nil
+}
+
+func runSearch() error {
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	defer logout(c)
+	if _, _, err := selectInbox(c); err != nil {
+		return err
+	}
+	crits := []struct {
+		name string
+		c    imap.SearchCriteria
+	}{
+		{"subject", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "quarterly"}}}},
+		{"from", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "From", Value: "carol"}}}},
+		{"body", imap.SearchCriteria{Body: []string{"zebra"}}},
+		{"unseen", imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}},
+	}
+	for _, cr := range crits {
+		var times []float64
+		var hits int
+		for range *reps {
+			t0 := time.Now()
+			d, err := c.UIDSearch(&cr.c, nil).Wait()
+			if err != nil {
+				return fmt.Errorf("UID SEARCH %s: %w", cr.name, err)
+			}
+			times = append(times, time.Since(t0).Seconds())
+			hits = len(d.AllUIDs())
+		}
+		med, lo, hi := stats(times)
+		fmt.Printf("RESULT test=search_%s hits=%d reps=%d median=%.4f min=%.4f max=%.4f\n", cr.name, hits, *reps, med, lo, hi)
+	}
+	return nil
+}
+
+func runStore() error {
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	defer logout(c)
+	exists, _, err := selectInbox(c)
+	if err != nil {
+		return err
+	}
+	seen := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}
+	unseen := &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}
+	// Start from no \Seen anywhere, untimed.
+	if err := c.Store(allUIDs(), unseen, nil).Close(); err != nil {
+		return fmt.Errorf("UID STORE -FLAGS: %w", err)
+	}
+	var times []float64
+	var got int
+	for range *reps {
+		t0 := time.Now()
+		cmd := c.Store(allUIDs(), seen, nil)
+		got = 0
+		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			for it := m.Next(); it != nil; it = m.Next() {
+			}
+			got++
+		}
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("UID STORE +FLAGS: %w", err)
+		}
+		times = append(times, time.Since(t0).Seconds())
+		if err := c.Store(allUIDs(), unseen, nil).Close(); err != nil {
+			return fmt.Errorf("UID STORE -FLAGS: %w", err)
+		}
+	}
+	med, lo, hi := stats(times)
+	fmt.Printf("RESULT test=store messages=%d fetch_replies=%d reps=%d median=%.4f min=%.4f max=%.4f\n",
+		exists, got, *reps, med, lo, hi)
+	return nil
+}
+
+func runIdle() error {
+	type conn struct {
+		c    *imapclient.Client
+		idle *imapclient.IdleCommand
+	}
+	cs := make([]conn, *conns)
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, max(*par, 1))
+	)
+	t0 := time.Now()
+	for i := range cs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := func() error {
+				c, err := dial()
+				if err != nil {
+					return err
+				}
+				cs[i].c = c
+				if _, _, err := selectInbox(c); err != nil {
+					return err
+				}
+				cs[i].idle, err = c.Idle()
+				if err != nil {
+					return fmt.Errorf("IDLE: %w", err)
+				}
+				return nil
+			}()
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = fmt.Errorf("connection %d: %w", i, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	closeAll := func() {
+		for _, x := range cs {
+			if x.idle != nil {
+				x.idle.Close()
+				x.idle.Wait()
+			}
+			if x.c != nil {
+				logout(x.c)
+			}
+		}
+	}
+	if first != nil {
+		closeAll()
+		return first
+	}
+	fmt.Printf("READY %d seconds=%.3f\n", len(cs), time.Since(t0).Seconds())
+	os.Stdout.Sync()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	dead := 0
+	for _, x := range cs {
+		select {
+		case <-x.c.Closed():
+			dead++
+		default:
+		}
+	}
+	closeAll()
+	fmt.Printf("RESULT test=idle conns=%d dropped_while_held=%d\n", len(cs), dead)
+	if dead > 0 {
+		return errors.New("server closed idle connections while they were held")
+	}
+	return nil
+}

@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# IMAP side by side, Gatehouse and a private Dovecot, on the same machine in the same run,
+# with one load tool written on go-imap/v2's imapclient (bench/imap/load):
+#
+#   1. APPEND N (default 2,000) distinct 1–3 KB messages to INBOX sequentially over one
+#      connection, durable on both sides (Gatehouse: the store's deliver, fsync + SQLite
+#      synchronous=FULL; Dovecot: maildir with mail_fsync=always): msgs/s, and the
+#      server's CPU seconds over the run.
+#   2. SELECT INBOX, then UID FETCH 1:* (FLAGS ENVELOPE) REPS times: median per full fetch.
+#   3. UID SEARCH by SUBJECT, FROM, BODY, UNSEEN (median of REPS each), then
+#      UID STORE 1:* +FLAGS (\Seen) (median of REPS, each undone untimed with -FLAGS.SILENT).
+#   4. CONNS (default 200) connections, each logged in, INBOX selected, in IDLE: server
+#      memory per connection. Gatehouse: Rss and Pss of its one process (smaps_rollup)
+#      after minus before, / CONNS. Dovecot: the sum of Pss of its `imap` processes (one
+#      per connection) / CONNS, and the whole Dovecot process tree's Pss after minus
+#      before, / CONNS.
+#
+#   sudo bench/imap/run.sh          (from anywhere in the checkout; needs root)
+#
+# Dovecot comes from Debian (dovecot-imapd, installed if missing) but the system service
+# is not used: a private instance runs from a config in a temp dir, listening on
+# 127.0.0.1 only, stopped by its PID at exit (as in bench/dovecot/run.sh). Gatehouse is
+# built from this checkout, every listener on a free 127.0.0.1 port, and stopped by its
+# PID at exit. Both keep their data under the same temp dir, so on the same filesystem.
+#
+# Environment: N (2000) messages, REPS (7) timed repetitions, CONNS (200) idle
+# connections, PAR (1) idle connections logging in at once, SETTLE (30) seconds of
+# memory readings while they are held, FIRST (gatehouse|dovecot, default gatehouse)
+# which server goes first,
+# KEEP_TMP=1 to keep the temp dir (configs, logs, data) for inspection.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+total=${N:-2000}
+reps=${REPS:-7}
+conns=${CONNS:-200}
+first=${FIRST:-gatehouse}
+settle=${SETTLE:-30}
+par=${PAR:-1}
+export PATH="$PATH:/usr/sbin:/sbin"
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+	say "run.sh: $*"
+	exit 1
+}
+
+[[ $EUID -eq 0 ]] || die "run as root: it installs dovecot-imapd if missing and starts a private Dovecot that switches to an unprivileged mail uid"
+command -v go >/dev/null || die "go not found in PATH"
+command -v python3 >/dev/null || die "python3 not found in PATH"
+[[ -f "$root/cmd/gatehouse/main.go" ]] || die "cannot find cmd/gatehouse under $root"
+case $first in gatehouse | dovecot) ;; *) die "FIRST must be gatehouse or dovecot" ;; esac
+
+if ! command -v dovecot >/dev/null; then
+	say "installing dovecot-imapd from Debian (the system dovecot service is not used)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+dovecot_bin=$(command -v dovecot)
+dovecot_version=$("$dovecot_bin" --version | awk '{print $1}')
+IFS=. read -r dv_major dv_minor _ <<<"$dovecot_version"
+((dv_major == 2 && dv_minor == 3)) || die "this script writes a Dovecot 2.3 config; found $dovecot_version"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-imap-bench.XXXXXX")
+chmod 0755 "$work" # Dovecot's auth and mail processes run as other users and must reach in here
+
+gh_pid= dovecot_pid= client_pid=
+stop_pid() { # pid
+	[[ -n $1 ]] || return 0
+	if kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null || true
+}
+cleanup() {
+	local rc=$?
+	stop_pid "$client_pid"
+	if ((rc != 0)); then
+		[[ -f $work/gh/serve.log ]] && { say "--- last lines of the Gatehouse log:"; tail -n 20 "$work/gh/serve.log" >&2 || true; }
+		[[ -f $work/dovecot.log ]] && { say "--- last lines of the Dovecot log:"; tail -n 20 "$work/dovecot.log" >&2 || true; }
+	fi
+	stop_pid "$gh_pid"
+	stop_pid "$dovecot_pid"
+	if [[ ${KEEP_TMP:-} == 1 ]]; then say "kept $work"; else rm -rf "$work"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_listen() { # port what
+	local i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	die "$2 did not listen on 127.0.0.1:$1 within 10 s"
+}
+clk_tck=$(getconf CLK_TCK)
+
+# --- the machine, before the load starts
+cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+[[ -n $cpu_model ]] || cpu_model=$(awk -F': *' '/^(Hardware|cpu model|Model)/ {print $2; exit}' /proc/cpuinfo)
+fs=$(df -PT "$work" 2>/dev/null | awk 'NR==2 && $2 != "-" {print $2 " on " $1 " (mounted at " $7 ")"}')
+[[ -n $fs ]] || fs="$(stat -f -c %T "$work") (df -T could not tell)"
+mem_total=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- builds
+say "building gatehouse and the load tool ..."
+gh=$work/gatehouse load=$work/load
+(cd "$root" && go build -o "$gh" ./cmd/gatehouse && go build -o "$load" ./bench/imap/load)
+gh_version="$("$gh" version 2>/dev/null | head -n 1) ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+password=bench-$RANDOM$RANDOM$RANDOM
+printf '%s\n' "$password" >"$work/password"
+chmod 0600 "$work/password"
+
+# --- Gatehouse
+gh_dir=$work/gh
+mkdir -p "$gh_dir"
+cat >"$gh_dir/gatehouse.toml" <<EOC
+# Written by bench/imap/run.sh.
+hostname = "mail.example.org"
+shutdown_grace = "5s"
+[listen]
+http = "127.0.0.1:0"
+https = "127.0.0.1:0"
+imap = "127.0.0.1:0"
+imaps = "127.0.0.1:0"
+smtp = "127.0.0.1:0"
+submission = "127.0.0.1:0"
+submissions = "127.0.0.1:0"
+ldap = "127.0.0.1:0"
+ldaps = "127.0.0.1:0"
+EOC
+ghc() { "$gh" "$@" --config "$gh_dir/gatehouse.toml" --data "$gh_dir/data"; }
+ghc user add bench@example.org --password-stdin <"$work/password" >"$gh_dir/useradd.out"
+"$gh" serve --config "$gh_dir/gatehouse.toml" --data "$gh_dir/data" >"$gh_dir/serve.out" 2>"$gh_dir/serve.log" &
+gh_pid=$!
+for i in $(seq 300); do
+	kill -0 "$gh_pid" 2>/dev/null || die "gatehouse serve exited at start"
+	grep -q 'gatehouse is running' "$gh_dir/serve.log" 2>/dev/null && break
+	((i < 300)) || die "gatehouse did not start within 30 s"
+	sleep 0.1
+done
+gh_port=$(sed -n 's/.*msg=listening listener=imap addr=[^ ]*:\([0-9]*\).*/\1/p' "$gh_dir/serve.log" | head -n 1)
+[[ -n $gh_port ]] || die "no imap listener in the Gatehouse log"
+wait_listen "$gh_port" gatehouse
+say "Gatehouse running as PID $gh_pid on 127.0.0.1:$gh_port"
+
+# --- a private Dovecot 2.3
+dv_port=$(free_port)
+mail_uid=$(id -u nobody) mail_gid=$(id -g nobody)
+mkdir -p "$work/run" "$work/state" "$work/mail"
+install -d -o "$mail_uid" -g "$mail_gid" -m 0700 "$work/mail/bench"
+printf '%s:{PLAIN}%s:%s:%s::%s::\n' bench "$password" "$mail_uid" "$mail_gid" "$work/mail/bench" >"$work/passwd"
+chmod 0644 "$work/passwd"
+conf=$work/dovecot.conf
+cat >"$conf" <<EOC
+# Private benchmark instance (Dovecot 2.3 syntax), written by bench/imap/run.sh.
+base_dir = $work/run
+state_dir = $work/state
+log_path = $work/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $work/passwd
+}
+userdb {
+  driver = passwd-file
+  args = $work/passwd
+}
+first_valid_uid = $mail_uid
+last_valid_uid = $mail_uid
+mail_location = maildir:~/Maildir
+# Every APPEND is on disk (message file, its directory, index and uidlist) before OK.
+mail_fsync = always
+protocol imap {
+  mail_max_userip_connections = $((conns + 50))
+}
+service imap-login {
+  process_limit = $((conns + 50))
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $dv_port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service imap {
+  process_limit = $((conns + 50))
+}
+EOC
+doveconf -c "$conf" -n >"$work/doveconf.out" 2>&1 || { cat "$work/doveconf.out" >&2; die "Dovecot rejected the generated config"; }
+[[ $(doveconf -c "$conf" -h mail_fsync 2>/dev/null) == always ]] || die "mail_fsync is not 'always' in the effective config"
+[[ $(doveconf -c "$conf" -h imap_hibernate_timeout 2>/dev/null) == 0 ]] || say "note: imap_hibernate_timeout is not 0"
+"$dovecot_bin" -F -c "$conf" >"$work/dovecot.stdout" 2>&1 &
+dovecot_pid=$!
+wait_listen "$dv_port" dovecot
+kill -0 "$dovecot_pid" 2>/dev/null || die "dovecot exited at start"
+say "Dovecot $dovecot_version running as PID $dovecot_pid on 127.0.0.1:$dv_port"
+
+# --- measurement helpers
+# smaps PID FIELD: the field (Rss, Pss) of smaps_rollup in kB.
+smaps() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+dv_children() { ps --ppid "$dovecot_pid" -o pid=,comm= 2>/dev/null || true; }
+# Pss (kB) summed over Dovecot's imap processes / over the whole Dovecot tree.
+dv_imap_pss() { dv_children | awk '$2 == "imap" { print $1 }' | while read -r p; do smaps "$p" Pss; done | awk '{ s += $1 } END { print s + 0 }'; }
+dv_imap_count() { dv_children | awk '$2 == "imap"' | wc -l; }
+dv_tree_pss() { { smaps "$dovecot_pid" Pss; dv_children | while read -r p _; do smaps "$p" Pss; done; } | awk '{ s += $1 } END { print s + 0 }'; }
+# CPU seconds: the process (gatehouse), or Dovecot's master with its reaped children
+# plus its live children.
+gh_cpu() { awk -v t="$clk_tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$gh_pid/stat"; }
+dv_cpu() {
+	{
+		awk '{ print $14 + $15 + $16 + $17 }' "/proc/$dovecot_pid/stat"
+		dv_children | while read -r p _; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done
+	} | awk -v t="$clk_tck" '{ s += $1 } END { printf "%.2f", s / t }'
+}
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; } # field LINE KEY
+
+declare -A R # R[server.key]
+
+# run_load SERVER PORT TEST [args]: the load tool in the background (so that a signal to
+# this script is handled at once); its RESULT lines on stdout.
+run_load() {
+	local srv=$1 port=$2 t=$3
+	shift 3
+	"$load" -addr "127.0.0.1:$port" -user "$user" -pass-file "$work/password" -test "$t" "$@" >"$work/$srv-$t.out" 2>"$work/$srv-$t.err" &
+	client_pid=$!
+	wait "$client_pid" || { cat "$work/$srv-$t.err" >&2; die "$t against $srv failed"; }
+	client_pid=
+	grep '^RESULT' "$work/$srv-$t.out" | sed "s/^/  $srv: /" >&2
+}
+
+bench_server() { # gatehouse|dovecot
+	local srv=$1 port user cpu0 cpu1 line
+	if [[ $srv == gatehouse ]]; then port=$gh_port user=bench@example.org; else port=$dv_port user=bench; fi
+	say "== $srv: APPEND $total, FETCH/SEARCH/STORE x$reps, $conns idle connections"
+
+	if [[ $srv == gatehouse ]]; then cpu0=$(gh_cpu); else cpu0=$(dv_cpu); fi
+	run_load "$srv" "$port" append -n "$total"
+	if [[ $srv == gatehouse ]]; then cpu1=$(gh_cpu); else cpu1=$(dv_cpu); fi
+	line=$(grep '^RESULT' "$work/$srv-append.out")
+	R[$srv.append]=$(field "$line" rate)
+	R[$srv.append_cpu]=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$total" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
+	if [[ $srv == dovecot ]]; then
+		local files
+		files=$(find "$work/mail/bench/Maildir/new" "$work/mail/bench/Maildir/cur" -type f | wc -l)
+		[[ $files -eq $total ]] || die "Dovecot's maildir holds $files message files, want $total"
+	fi
+
+	run_load "$srv" "$port" fetch -reps "$reps"
+	line=$(grep '^RESULT' "$work/$srv-fetch.out")
+	R[$srv.fetch]=$(field "$line" median) R[$srv.select]=$(field "$line" select_seconds)
+
+	run_load "$srv" "$port" search -reps "$reps"
+	local k
+	for k in subject from body unseen; do
+		line=$(grep "^RESULT test=search_$k " "$work/$srv-search.out")
+		R[$srv.search_$k]=$(field "$line" median) R[$srv.hits_$k]=$(field "$line" hits)
+	done
+
+	run_load "$srv" "$port" store -reps "$reps"
+	line=$(grep '^RESULT' "$work/$srv-store.out")
+	R[$srv.store]=$(field "$line" median)
+
+	# Idle connections. Settle a moment before each reading.
+	sleep 2
+	local rss0 pss0 rss1 pss1 tree0 tree1 imap_pss nimap
+	if [[ $srv == gatehouse ]]; then
+		rss0=$(smaps "$gh_pid" Rss) pss0=$(smaps "$gh_pid" Pss)
+	else
+		tree0=$(dv_tree_pss)
+	fi
+	"$load" -addr "127.0.0.1:$port" -user "$user" -pass-file "$work/password" -test idle -conns "$conns" -par "$par" >"$work/$srv-idle.out" 2>"$work/$srv-idle.err" &
+	client_pid=$!
+	for i in $(seq 1200); do
+		grep -q '^READY' "$work/$srv-idle.out" 2>/dev/null && break
+		kill -0 "$client_pid" 2>/dev/null || { cat "$work/$srv-idle.err" >&2; die "idle load against $srv failed"; }
+		((i < 1200)) || die "$conns idle connections to $srv not ready within 120 s"
+		sleep 0.1
+	done
+	# Readings 3 s after the last connection is up, then every 5 s until SETTLE s: a Go
+	# process gives freed heap back to the kernel only gradually (Gatehouse's argon2id
+	# LOGINs allocate 19 MiB each), so the last reading is the figure, the first is shown.
+	local t=0 first_note=
+	sleep 3
+	t=3
+	while :; do
+		if [[ $srv == gatehouse ]]; then
+			rss1=$(smaps "$gh_pid" Rss) pss1=$(smaps "$gh_pid" Pss)
+			R[$srv.idle_rss]=$(awk -v a="$rss0" -v b="$rss1" -v n="$conns" 'BEGIN { printf "%.1f", (b - a) / n }')
+			R[$srv.idle_pss]=$(awk -v a="$pss0" -v b="$pss1" -v n="$conns" 'BEGIN { printf "%.1f", (b - a) / n }')
+			R[$srv.idle_detail]="Rss $((rss0 / 1024)) -> $((rss1 / 1024)) MiB, Pss $((pss0 / 1024)) -> $((pss1 / 1024)) MiB"
+		else
+			tree1=$(dv_tree_pss) imap_pss=$(dv_imap_pss) nimap=$(dv_imap_count)
+			R[$srv.idle_pss]=$(awk -v a="$imap_pss" -v n="$conns" 'BEGIN { printf "%.1f", a / n }')
+			R[$srv.idle_tree]=$(awk -v a="$tree0" -v b="$tree1" -v n="$conns" 'BEGIN { printf "%.1f", (b - a) / n }')
+			R[$srv.idle_detail]="$nimap imap processes, their Pss sum $((imap_pss / 1024)) MiB; whole tree Pss $((tree0 / 1024)) -> $((tree1 / 1024)) MiB"
+		fi
+		say "  $srv: idle +${t}s: ${R[$srv.idle_pss]} KB/conn Pss (${R[$srv.idle_detail]})"
+		[[ -n $first_note ]] || first_note="${R[$srv.idle_pss]} KB/conn at +${t}s"
+		((t + 5 <= settle)) || break
+		sleep 5
+		t=$((t + 5))
+	done
+	R[$srv.idle_first]=$first_note R[$srv.idle_t]=$t
+	kill -TERM "$client_pid"
+	wait "$client_pid" || { cat "$work/$srv-idle.err" >&2; die "idle load against $srv failed at the end"; }
+	client_pid=
+	grep -E '^(READY|RESULT)' "$work/$srv-idle.out" | sed "s/^/  $srv: /" >&2
+}
+
+if [[ $first == gatehouse ]]; then order=(gatehouse dovecot); else order=(dovecot gatehouse); fi
+for s in "${order[@]}"; do bench_server "$s"; done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+grep -iE 'error|fatal|panic' "$work/dovecot.log" >&2 && say "(errors in the Dovecot log, above)"
+gh_warn=$(grep -iE 'level=(ERROR|WARN)|panic' "$gh_dir/serve.log" | head -n 20 || true)
+[[ -z $gh_warn ]] || say "$gh_warn" "(errors or warnings in the Gatehouse log, above)"
+
+# --- report
+row() { # label gatehouse dovecot format better(higher|lower)
+	awk -v l="$1" -v a="$2" -v b="$3" -v f="$4" -v d="$5" 'BEGIN {
+		r = (b > 0) ? sprintf("%.2f", a / b) : "-"
+		printf "| %-50s | %12s | %12s | %6s | %-6s |\n", l, sprintf(f, a), sprintf(f, b), r, d }'
+}
+ms() { awk -v s="$1" 'BEGIN { printf "%.2f", s * 1000 }'; }
+cat <<EOT
+
+IMAP, Gatehouse vs Dovecot $dovecot_version, same machine, same run (order: ${order[*]})
+ratio = Gatehouse / Dovecot; "better" says which direction is good for Gatehouse
+
+| measure                                            |    Gatehouse |      Dovecot |  ratio | better |
+|----------------------------------------------------|-------------:|-------------:|-------:|--------|
+$(row "APPEND $total x 1-3 KB, 1 conn, durable (msgs/s)" "${R[gatehouse.append]}" "${R[dovecot.append]}" "%.0f" higher)
+$(row "  server CPU per APPEND (us)" "${R[gatehouse.append_cpu]}" "${R[dovecot.append_cpu]}" "%.0f" lower)
+$(row "SELECT INBOX, $total msgs (ms)" "$(ms "${R[gatehouse.select]}")" "$(ms "${R[dovecot.select]}")" "%.2f" lower)
+$(row "UID FETCH 1:* (FLAGS ENVELOPE), $total (ms, med)" "$(ms "${R[gatehouse.fetch]}")" "$(ms "${R[dovecot.fetch]}")" "%.2f" lower)
+$(row "UID SEARCH SUBJECT quarterly (ms, med)" "$(ms "${R[gatehouse.search_subject]}")" "$(ms "${R[dovecot.search_subject]}")" "%.2f" lower)
+$(row "UID SEARCH FROM carol (ms, med)" "$(ms "${R[gatehouse.search_from]}")" "$(ms "${R[dovecot.search_from]}")" "%.2f" lower)
+$(row "UID SEARCH BODY zebra (ms, med)" "$(ms "${R[gatehouse.search_body]}")" "$(ms "${R[dovecot.search_body]}")" "%.2f" lower)
+$(row "UID SEARCH UNSEEN (ms, med)" "$(ms "${R[gatehouse.search_unseen]}")" "$(ms "${R[dovecot.search_unseen]}")" "%.2f" lower)
+$(row "UID STORE 1:* +FLAGS (\\Seen), $total (ms, med)" "$(ms "${R[gatehouse.store]}")" "$(ms "${R[dovecot.store]}")" "%.2f" lower)
+$(row "$conns idle selected conns: KB/conn (Pss)" "${R[gatehouse.idle_pss]}" "${R[dovecot.idle_pss]}" "%.1f" lower)
+
+Search hits (must match): subject ${R[gatehouse.hits_subject]}/${R[dovecot.hits_subject]}, from ${R[gatehouse.hits_from]}/${R[dovecot.hits_from]}, body ${R[gatehouse.hits_body]}/${R[dovecot.hits_body]}, unseen ${R[gatehouse.hits_unseen]}/${R[dovecot.hits_unseen]} (Gatehouse/Dovecot)
+Idle memory ($conns conns set up $par at a time; readings at +${R[gatehouse.idle_t]}s / +${R[dovecot.idle_t]}s after the last one was up):
+  Gatehouse: Pss delta ${R[gatehouse.idle_pss]} KB/conn, Rss delta ${R[gatehouse.idle_rss]} KB/conn (${R[gatehouse.idle_detail]}); first reading ${R[gatehouse.idle_first]}
+  Dovecot: imap processes ${R[dovecot.idle_pss]} KB/conn, whole-tree Pss delta ${R[dovecot.idle_tree]} KB/conn (${R[dovecot.idle_detail]}); first reading ${R[dovecot.idle_first]}
+UID FETCH 1:* on 100,000 messages: not done by this script (populating 100k over APPEND takes too long here).
+
+Machine: $(nproc) CPU(s), $cpu_model; $mem_total RAM; Linux $(uname -r); temp dir on ${fs}
+Load average (1/5/15 min): $load_before before, $load_after after (the machine is shared)
+Gatehouse: $gh_version; Go $(go version | awk '{print $3}'); Dovecot $dovecot_version (maildir, mail_fsync=always, no FTS plugin)
+Timed repetitions: $reps per FETCH/SEARCH/STORE figure (median); one APPEND pass per server.
+EOT
