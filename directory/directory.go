@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,6 +39,12 @@ type Directory struct {
 	opts     Options
 	log      *slog.Logger
 	throttle *throttle
+	// hashing bounds concurrent argon2id checks: each takes 19 MiB, so a burst of
+	// logins (or of failed attempts by someone not logged in) must queue rather than
+	// grow memory with the number of connections.
+	hashing chan struct{}
+	// check is VerifyPassword; tests observe it.
+	check func(hash, secret string) bool
 }
 
 // New makes a Directory.
@@ -50,7 +57,20 @@ func New(st *store.Store, opts Options) *Directory {
 		opts:     opts,
 		log:      opts.Logger.With("sub", "directory"),
 		throttle: newThrottle(opts.ThrottleAfter, opts.ThrottleMaxDelay, opts.ThrottleWindow, opts.Now),
+		hashing:  make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		check:    VerifyPassword,
 	}
+}
+
+// verify checks a password against a hash, at most cap(d.hashing) at a time.
+func (d *Directory) verify(ctx context.Context, hash, secret string) (bool, error) {
+	select {
+	case d.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-d.hashing }()
+	return d.check(hash, secret), nil
 }
 
 // Authenticate checks a user name and secret for a protocol ("imap", "smtp", "eas",
@@ -74,7 +94,11 @@ func (d *Directory) Authenticate(ctx context.Context, user, secret, protocol str
 	if err != nil || hash == "" {
 		hash = dummyHash()
 	}
-	ok := VerifyPassword(hash, secret) && err == nil && acct.PasswordHash != "" && !acct.Disabled
+	match, verr := d.verify(ctx, hash, secret)
+	if verr != nil {
+		return store.Account{}, verr
+	}
+	ok := match && err == nil && acct.PasswordHash != "" && !acct.Disabled
 	if !ok {
 		d.throttle.fail(remoteIP, key)
 		reason := "bad password"

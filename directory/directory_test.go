@@ -165,3 +165,42 @@ func TestSetPassword(t *testing.T) {
 		t.Errorf("new password: %v", err)
 	}
 }
+
+// TestConcurrentChecksAreBounded: a burst of logins runs at most cap(hashing) argon2id
+// checks at once (each holds 19 MiB), whatever the number of callers.
+func TestConcurrentChecksAreBounded(t *testing.T) {
+	d, _ := newDir(t)
+	ctx := context.Background()
+	if _, _, err := d.CreateUser(ctx, NewUser{Email: "bob@example.org", Password: "s3cret"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	running, peak := 0, 0
+	d.check = func(hash, secret string) bool {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		ok := VerifyPassword(hash, secret)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return ok
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ip := netip.AddrFrom4([4]byte{10, 0, byte(i), 1})
+			if _, err := d.Authenticate(ctx, "bob@example.org", "s3cret", "imap", ip); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if peak == 0 || peak > cap(d.hashing) {
+		t.Errorf("peak concurrent checks %d, bound %d", peak, cap(d.hashing))
+	}
+	t.Logf("peak %d of %d", peak, cap(d.hashing))
+}
