@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/imap"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/dnscache"
 	"github.com/gatehouse/gatehouse/smtp"
 	"github.com/gatehouse/gatehouse/smtp/queue"
 	"github.com/gatehouse/gatehouse/store"
@@ -55,7 +56,7 @@ type App struct {
 	cancel    context.CancelFunc
 	control   *admin.ControlServer
 	mu        sync.Mutex
-	resolver  *net.Resolver
+	resolver  *dnscache.Resolver
 	running   []running
 	bgDone    chan struct{}
 	queueDone chan struct{}
@@ -255,15 +256,16 @@ func (a *App) smtpServer(mode smtp.Mode) Server {
 }
 
 // resolver is the DNS resolver of the SMTP checks and the queue: the system's, or one
-// that asks the configured server (smtp.dns_server).
-func resolver(server string) *net.Resolver {
-	if server == "" {
-		return net.DefaultResolver
+// that asks the configured server (smtp.dns_server), behind a small cache.
+func resolver(server string) *dnscache.Resolver {
+	up := net.DefaultResolver
+	if server != "" {
+		up = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, server)
+		}}
 	}
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, server)
-	}}
+	return dnscache.New(up, 5*time.Minute, time.Minute)
 }
 
 // Addr returns the bound address of a listener ("" if it is not running).
