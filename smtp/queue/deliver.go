@@ -33,17 +33,36 @@ func (q *Queue) dkimSign(ctx context.Context, log *slog.Logger, raw []byte, from
 	if _, err := q.opts.Store.DomainByName(ctx, domain); err != nil {
 		return raw
 	}
-	k, err := EnsureDKIMKey(ctx, q.opts.Store, domain)
+	ks, err := q.signerFor(ctx, domain)
 	if err != nil {
 		log.Error("dkim key", "domain", domain, "err", err)
 		return raw
 	}
-	signed, err := sign(raw, k)
+	signed, err := ks.sign(raw)
 	if err != nil {
 		log.Warn("dkim sign", "domain", domain, "err", err)
 		return raw
 	}
 	return signed
+}
+
+// signerFor returns the domain's parsed key, read from the store (and parsed) once per
+// process: a key never changes under its selector.
+func (q *Queue) signerFor(ctx context.Context, domain string) (*keySigner, error) {
+	if v, ok := q.signers.Load(domain); ok {
+		return v.(*keySigner), nil
+	}
+	k, err := EnsureDKIMKey(ctx, q.opts.Store, domain)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := parseKey(k.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	ks := &keySigner{domain: k.Domain, selector: k.Selector, signer: signer}
+	q.signers.Store(domain, ks)
+	return ks, nil
 }
 
 func domainOf(addr string) string {

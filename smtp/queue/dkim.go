@@ -71,15 +71,17 @@ var signedHeaders = []string{"From", "Reply-To", "Subject", "Date", "To", "Cc", 
 	"Resent-To", "Resent-Cc", "In-Reply-To", "References", "Message-ID", "MIME-Version", "Content-Type",
 	"Content-Transfer-Encoding"}
 
+// keySigner is a domain's parsed DKIM key.
+type keySigner struct {
+	domain, selector string
+	signer           crypto.Signer
+}
+
 // sign prepends a DKIM-Signature made with the domain's key.
-func sign(raw []byte, k store.DKIMKey) ([]byte, error) {
-	signer, err := parseKey(k.PrivateKey)
-	if err != nil {
-		return nil, err
-	}
+func (ks *keySigner) sign(raw []byte) ([]byte, error) {
 	var out bytes.Buffer
-	err = dkim.Sign(&out, bytes.NewReader(raw), &dkim.SignOptions{
-		Domain: k.Domain, Selector: k.Selector, Signer: signer, Hash: crypto.SHA256,
+	err := dkim.Sign(&out, bytes.NewReader(raw), &dkim.SignOptions{
+		Domain: ks.domain, Selector: ks.selector, Signer: ks.signer, Hash: crypto.SHA256,
 		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
 		HeaderKeys: signedHeaders,
 	})

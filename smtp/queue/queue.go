@@ -51,6 +51,8 @@ type Queue struct {
 	log  *slog.Logger
 	kick chan struct{}
 
+	signers sync.Map // domain -> *keySigner
+
 	mu       sync.Mutex
 	inflight map[int64]bool // recipient rows being delivered
 	wg       sync.WaitGroup
