@@ -26,7 +26,10 @@
 # Environment: N (2000) messages, REPS (7) timed repetitions, CONNS (200) idle
 # connections, PAR (1) idle connections logging in at once, SETTLE (30) seconds of
 # memory readings while they are held, FIRST (gatehouse|dovecot, default gatehouse)
-# which server goes first,
+# which server goes first, BIG (0: skip) to fill the mailbox up to BIG messages
+# afterwards (APPEND over BIG_PAR_GATEHOUSE=8 / BIG_PAR_DOVECOT=1 connections: Dovecot
+# is faster with one, its 8 senders queue on the mailbox lock; not a comparison) and time
+# SELECT and UID FETCH 1:* (FLAGS ENVELOPE) on it BIG_REPS (3) times,
 # KEEP_TMP=1 to keep the temp dir (configs, logs, data) for inspection.
 set -euo pipefail
 
@@ -38,6 +41,10 @@ conns=${CONNS:-200}
 first=${FIRST:-gatehouse}
 settle=${SETTLE:-30}
 par=${PAR:-1}
+big=${BIG:-0}
+big_par_gh=${BIG_PAR_GATEHOUSE:-8}
+big_par_dv=${BIG_PAR_DOVECOT:-1}
+big_reps=${BIG_REPS:-3}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -319,6 +326,21 @@ bench_server() { # gatehouse|dovecot
 	wait "$client_pid" || { cat "$work/$srv-idle.err" >&2; die "idle load against $srv failed at the end"; }
 	client_pid=
 	grep -E '^(READY|RESULT)' "$work/$srv-idle.out" | sed "s/^/  $srv: /" >&2
+
+	# The big mailbox: fill up to BIG messages over BIG_PAR connections, then FETCH again.
+	if ((big > total)); then
+		local big_par=$big_par_gh
+		[[ $srv == dovecot ]] && big_par=$big_par_dv
+		R[$srv.big_par]=$big_par
+		say "  $srv: populating to $big messages over $big_par connections ..."
+		run_load "$srv" "$port" populate -n $((big - total)) -first "$total" -par "$big_par"
+		line=$(grep '^RESULT' "$work/$srv-populate.out")
+		R[$srv.populate]=$(field "$line" rate)
+		mv "$work/$srv-fetch.out" "$work/$srv-fetch-small.out"
+		run_load "$srv" "$port" fetch -reps "$big_reps"
+		line=$(grep '^RESULT' "$work/$srv-fetch.out")
+		R[$srv.bigfetch]=$(field "$line" median) R[$srv.bigselect]=$(field "$line" select_seconds)
+	fi
 }
 
 if [[ $first == gatehouse ]]; then order=(gatehouse dovecot); else order=(dovecot gatehouse); fi
@@ -357,7 +379,13 @@ Search hits (must match): subject ${R[gatehouse.hits_subject]}/${R[dovecot.hits_
 Idle memory ($conns conns set up $par at a time; readings at +${R[gatehouse.idle_t]}s / +${R[dovecot.idle_t]}s after the last one was up):
   Gatehouse: Pss delta ${R[gatehouse.idle_pss]} KB/conn, Rss delta ${R[gatehouse.idle_rss]} KB/conn (${R[gatehouse.idle_detail]}); first reading ${R[gatehouse.idle_first]}
   Dovecot: imap processes ${R[dovecot.idle_pss]} KB/conn, whole-tree Pss delta ${R[dovecot.idle_tree]} KB/conn (${R[dovecot.idle_detail]}); first reading ${R[dovecot.idle_first]}
-UID FETCH 1:* on 100,000 messages: not done by this script (populating 100k over APPEND takes too long here).
+$(if ((big > total)); then
+	row "SELECT INBOX, $big msgs (ms)" "$(ms "${R[gatehouse.bigselect]}")" "$(ms "${R[dovecot.bigselect]}")" "%.2f" lower
+	row "UID FETCH 1:* (FLAGS ENVELOPE), $big (ms, med of $big_reps)" "$(ms "${R[gatehouse.bigfetch]}")" "$(ms "${R[dovecot.bigfetch]}")" "%.2f" lower
+	row "  (populating: APPEND, ${R[gatehouse.big_par]} / ${R[dovecot.big_par]} conns, msgs/s)" "${R[gatehouse.populate]}" "${R[dovecot.populate]}" "%.0f" higher
+else
+	echo "UID FETCH 1:* on a big mailbox: not run (BIG=100000 does it; populating over APPEND takes long)."
+fi)
 
 Machine: $(nproc) CPU(s), $cpu_model; $mem_total RAM; Linux $(uname -r); temp dir on ${fs}
 Load average (1/5/15 min): $load_before before, $load_after after (the machine is shared)

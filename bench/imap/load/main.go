@@ -15,6 +15,8 @@
 //	store   UID STORE 1:* +FLAGS (\Seen), -reps times (median seconds), each followed by an
 //	        untimed UID STORE 1:* -FLAGS.SILENT (\Seen) so that every timed one changes
 //	        every message.
+//	populate  APPEND -n messages numbered from -first over -par connections at once (to
+//	        fill a big mailbox; reports msgs/s but is not a comparison figure).
 //	idle    -conns connections (-par at a time), each LOGIN, SELECT INBOX, IDLE; prints "READY n" and holds
 //	        them until SIGTERM or SIGINT, then ends them cleanly (IDLE done, LOGOUT).
 //
@@ -43,8 +45,9 @@ var (
 	user  = flag.String("user", "", "login name")
 	pass  = flag.String("pass", "", "password (or -pass-file)")
 	passF = flag.String("pass-file", "", "read the password from this file")
-	test  = flag.String("test", "", "append|fetch|search|store|idle")
-	n     = flag.Int("n", 2000, "append: number of messages")
+	test  = flag.String("test", "", "append|fetch|search|store|idle|populate")
+	n     = flag.Int("n", 2000, "append, populate: number of messages")
+	first = flag.Int("first", 0, "populate: index of the first message (after those of append)")
 	reps  = flag.Int("reps", 5, "fetch, search, store: timed repetitions")
 	conns = flag.Int("conns", 200, "idle: number of connections")
 	par   = flag.Int("par", 1, "idle: connections being set up at once")
@@ -72,6 +75,8 @@ func main() {
 		err = runStore()
 	case "idle":
 		err = runIdle()
+	case "populate":
+		err = runPopulate()
 	default:
 		err = fmt.Errorf("unknown -test %q", *test)
 	}
@@ -113,7 +118,8 @@ var (
 // message returns the i-th message (1–3 KB) of the generator. One in ten bodies holds the
 // word "zebra" (the BODY search), subjects cycle through topics ("quarterly" is one in
 // eight), senders through ten names ("carol" is one in ten).
-func message(r *rand.Rand, i int) []byte {
+func message(i int) []byte {
+	r := rand.New(rand.NewPCG(*seed, uint64(i)))
 	size := 1024 + r.IntN(2049)
 	from := senders[i%len(senders)]
 	topic := topics[i%len(topics)]
@@ -147,11 +153,10 @@ func message(r *rand.Rand, i int) []byte {
 func titled(s string) string { return string(s[0]-'a'+'A') + s[1:] }
 
 func runAppend() error {
-	r := rand.New(rand.NewPCG(*seed, 42))
 	msgs := make([][]byte, *n)
 	var total int
 	for i := range msgs {
-		msgs[i] = message(r, i)
+		msgs[i] = message(i)
 		total += len(msgs[i])
 	}
 	c, err := dial()
@@ -422,5 +427,69 @@ func runIdle() error {
 	if dead > 0 {
 		return errors.New("server closed idle connections while they were held")
 	}
+	return nil
+}
+
+func runPopulate() error {
+	var (
+		mu    sync.Mutex
+		next  = *first
+		end   = *first + *n
+		errs  []error
+		wg    sync.WaitGroup
+		total int
+	)
+	cs := make([]*imapclient.Client, max(*par, 1))
+	for i := range cs {
+		c, err := dial()
+		if err != nil {
+			return err
+		}
+		defer logout(c)
+		cs[i] = c
+	}
+	t0 := time.Now()
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := i >= end || len(errs) > 0
+				mu.Unlock()
+				if stop {
+					return
+				}
+				m := message(i)
+				cmd := c.Append("INBOX", int64(len(m)), nil)
+				_, err := cmd.Write(m)
+				if err == nil {
+					err = cmd.Close()
+				}
+				if err == nil {
+					_, err = cmd.Wait()
+				}
+				mu.Lock()
+				total += len(m)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("APPEND %d: %w", i, err))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	el := time.Since(t0).Seconds()
+	st, err := cs[0].Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("STATUS: %w", err)
+	}
+	fmt.Printf("RESULT test=populate n=%d par=%d bytes=%d seconds=%.3f rate=%.1f status_messages=%d\n",
+		*n, len(cs), total, el, float64(*n)/el, deref(st.NumMessages))
 	return nil
 }
