@@ -172,6 +172,7 @@ quota_bytes, next_uidvalidity, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?
 				return err
 			}
 		}
+		t.directoryChanged(id)
 		return nil
 	})
 	if err != nil {
@@ -261,10 +262,14 @@ func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) erro
 // SetAttributes replaces an account's address-book attributes.
 func (s *Store) SetAttributes(ctx context.Context, id int64, a Attributes) error {
 	return s.write(ctx, func(t *tx) error {
-		return t.expectOne(t.exec(`UPDATE account SET display_name=?, given_name=?, surname=?, title=?, department=?,
+		if err := t.expectOne(t.exec(`UPDATE account SET display_name=?, given_name=?, surname=?, title=?, department=?,
 company=?, office=?, phone=?, mobile=?, street=?, city=?, postal_code=?, country=?, photo=?, hidden_from_gal=? WHERE id = ?`,
 			a.DisplayName, a.GivenName, a.Surname, a.Title, a.Department, a.Company, a.Office, a.Phone, a.Mobile,
-			a.Street, a.City, a.PostalCode, a.Country, a.Photo, a.HiddenFromGAL, id))
+			a.Street, a.City, a.PostalCode, a.Country, a.Photo, a.HiddenFromGAL, id)); err != nil {
+			return err
+		}
+		t.directoryChanged(id)
+		return nil
 	})
 }
 
@@ -273,6 +278,11 @@ func (s *Store) SetQuota(ctx context.Context, id int64, quotaBytes int64) error 
 	return s.write(ctx, func(t *tx) error {
 		return t.expectOne(t.exec("UPDATE account SET quota_bytes = ? WHERE id = ?", quotaBytes, id))
 	})
+}
+
+// directoryChanged queues a hint that the address book changed (account 0: a domain).
+func (t *tx) directoryChanged(account int64) {
+	t.changes = append(t.changes, Change{AccountID: account, Kind: ChangeDirectory, Origin: t.origin})
 }
 
 func (t *tx) expectOne(res sql.Result, err error) error {
@@ -358,7 +368,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id int64) error {
 		if err := t.expectOne(t.exec("DELETE FROM account WHERE id = ?", id)); err != nil {
 			return err
 		}
-		t.changes = append(t.changes, Change{AccountID: id, Kind: ChangeHierarchy | ChangeContent, Origin: t.origin})
+		t.changes = append(t.changes, Change{AccountID: id, Kind: ChangeHierarchy | ChangeContent | ChangeDirectory, Origin: t.origin})
 		return nil
 	})
 }
@@ -381,8 +391,12 @@ func (s *Store) AddAlias(ctx context.Context, accountID int64, addr string) erro
 		if err := t.addressFree(email); err != nil {
 			return err
 		}
-		return t.expectOne(t.exec("INSERT INTO alias(email, account_id, domain_id, created) SELECT ?, id, ?, ? FROM account WHERE id = ?",
-			email, domainID, s.now().Unix(), accountID))
+		if err := t.expectOne(t.exec("INSERT INTO alias(email, account_id, domain_id, created) SELECT ?, id, ?, ? FROM account WHERE id = ?",
+			email, domainID, s.now().Unix(), accountID)); err != nil {
+			return err
+		}
+		t.directoryChanged(accountID)
+		return nil
 	})
 }
 
@@ -393,7 +407,15 @@ func (s *Store) DeleteAlias(ctx context.Context, addr string) error {
 		return err
 	}
 	return s.write(ctx, func(t *tx) error {
-		return t.expectOne(t.exec("DELETE FROM alias WHERE email = ?", local+"@"+domain))
+		var account int64
+		if err := t.queryRow("DELETE FROM alias WHERE email = ? RETURNING account_id", local+"@"+domain).Scan(&account); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("alias %s: %w", addr, ErrNotFound)
+			}
+			return err
+		}
+		t.directoryChanged(account)
+		return nil
 	})
 }
 

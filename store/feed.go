@@ -13,6 +13,7 @@ const (
 	ChangeContent   ChangeKind = 1 << iota // items of a folder
 	ChangeHierarchy                        // the folder tree (create, rename, delete, subscribe)
 	ChangeDevice                           // a device's sync state (kicks its Ping or hanging Sync)
+	ChangeDirectory                        // an account, alias or domain (the address book)
 )
 
 // Change is a hint published after a commit: "this folder changed at this modseq".

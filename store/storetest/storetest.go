@@ -67,6 +67,7 @@ func Run(t *testing.T, b Backend) {
 		{"Isolation", testIsolation},
 		{"FeedWakesListener", testFeedWakes},
 		{"StalledListenerBlocksNoWriter", testStalledListener},
+		{"DirectoryChangesPublished", testDirectoryChanges},
 		{"FlagsAndStatusCounters", testFlagsStatus},
 		{"CopyExpungeDelete", testCopyExpunge},
 		{"PIMItems", testPIM},
@@ -1008,5 +1009,47 @@ func testDeleteFolderAccount(t *testing.T, b Backend) {
 	// The address is free again.
 	if _, err := e.st.CreateAccount(e.ctx, store.NewAccount{Email: "alice@example.org"}); err != nil {
 		t.Errorf("recreate deleted account: %v", err)
+	}
+}
+
+// testDirectoryChanges: address-book changes (attributes, aliases) wake listeners, so an
+// in-memory GAL can follow the store without polling.
+func testDirectoryChanges(t *testing.T, b Backend) {
+	e := newEnv(t, b)
+	sub := e.st.Feed().Subscribe(0)
+	defer sub.Close()
+	expect := func(what string) {
+		t.Helper()
+		select {
+		case <-sub.Ready():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no hint", what)
+		}
+		cs, _ := sub.Drain()
+		for _, c := range cs {
+			if c.AccountID == e.p.AccountID && c.Kind&store.ChangeDirectory != 0 {
+				return
+			}
+		}
+		t.Errorf("%s: hints %+v carry no directory change for the account", what, cs)
+	}
+	if err := e.st.SetAttributes(e.ctx, e.p.AccountID, store.Attributes{DisplayName: "Alice A", Title: "CEO"}); err != nil {
+		t.Fatal(err)
+	}
+	expect("SetAttributes")
+	a, _ := e.st.Account(e.ctx, e.p.AccountID)
+	if a.Title != "CEO" || a.DisplayName != "Alice A" {
+		t.Errorf("attributes not stored: %+v", a.Attributes)
+	}
+	if err := e.st.AddAlias(e.ctx, e.p.AccountID, "ceo@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	expect("AddAlias")
+	if err := e.st.DeleteAlias(e.ctx, "ceo@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	expect("DeleteAlias")
+	if err := e.st.DeleteAlias(e.ctx, "ceo@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting a missing alias: %v", err)
 	}
 }
