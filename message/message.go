@@ -483,15 +483,11 @@ func allWSP(b []byte) bool {
 
 // countLines counts the lines of b: its line feeds, plus one for a last line
 // without a line break.
+// countLines counts line breaks, as Dovecot and go-imap do for body-fld-lines (RFC 9051
+// 7.5.2): a multipart child's body ends before the CRLF that belongs to the next
+// boundary, so its last line has no break of its own and is not counted.
 func countLines(b []byte) int64 {
-	if len(b) == 0 {
-		return 0
-	}
-	n := int64(bytes.Count(b, []byte{'\n'}))
-	if b[len(b)-1] != '\n' {
-		n++
-	}
-	return n
+	return int64(bytes.Count(b, []byte{'\n'}))
 }
 
 func clip(s string) string {
