@@ -13,7 +13,9 @@
 #      memory per connection. Gatehouse: Rss and Pss of its one process (smaps_rollup)
 #      after minus before, / CONNS. Dovecot: the sum of Pss of its `imap` processes (one
 #      per connection) / CONNS, and the whole Dovecot process tree's Pss after minus
-#      before, / CONNS.
+#      before, / CONNS. Also the marginal cost: the same readings taken with CONNS/2
+#      connections up and with all of them, the difference / (CONNS/2), which leaves out
+#      one-off growth (Gatehouse's first argon2id LOGIN buffer, for one).
 #
 #   sudo bench/imap/run.sh          (from anywhere in the checkout; needs root)
 #
@@ -289,12 +291,21 @@ bench_server() { # gatehouse|dovecot
 	else
 		tree0=$(dv_tree_pss)
 	fi
-	"$load" -addr "127.0.0.1:$port" -user "$user" -pass-file "$work/password" -test idle -conns "$conns" -par "$par" >"$work/$srv-idle.out" 2>"$work/$srv-idle.err" &
+	local half=$((conns / 2)) mid=0
+	"$load" -addr "127.0.0.1:$port" -user "$user" -pass-file "$work/password" -test idle -conns "$conns" -par "$par" -step "$half" >"$work/$srv-idle.out" 2>"$work/$srv-idle.err" &
 	client_pid=$!
-	for i in $(seq 1200); do
-		grep -q '^READY' "$work/$srv-idle.out" 2>/dev/null && break
+	local want=STEP
+	for i in $(seq 2400); do
+		if grep -q "^$want" "$work/$srv-idle.out" 2>/dev/null; then
+			[[ $want == READY ]] && break
+			# Half of them are up: one reading 3 s later, for the marginal cost.
+			sleep 3
+			if [[ $srv == gatehouse ]]; then mid=$(smaps "$gh_pid" Pss); else mid=$(dv_imap_pss); fi
+			kill -USR1 "$client_pid"
+			want=READY
+		fi
 		kill -0 "$client_pid" 2>/dev/null || { cat "$work/$srv-idle.err" >&2; die "idle load against $srv failed"; }
-		((i < 1200)) || die "$conns idle connections to $srv not ready within 120 s"
+		((i < 2400)) || die "$conns idle connections to $srv not ready within 240 s"
 		sleep 0.1
 	done
 	# Readings 3 s after the last connection is up, then every 5 s until SETTLE s: a Go
@@ -322,6 +333,12 @@ bench_server() { # gatehouse|dovecot
 		t=$((t + 5))
 	done
 	R[$srv.idle_first]=$first_note R[$srv.idle_t]=$t
+	# Marginal: from the reading with half of the connections up to the last one.
+	if [[ $srv == gatehouse ]]; then
+		R[$srv.idle_marg]=$(awk -v a="$mid" -v b="$pss1" -v n=$((conns - half)) 'BEGIN { printf "%.1f", (b - a) / n }')
+	else
+		R[$srv.idle_marg]=$(awk -v a="$mid" -v b="$imap_pss" -v n=$((conns - half)) 'BEGIN { printf "%.1f", (b - a) / n }')
+	fi
 	kill -TERM "$client_pid"
 	wait "$client_pid" || { cat "$work/$srv-idle.err" >&2; die "idle load against $srv failed at the end"; }
 	client_pid=
@@ -374,6 +391,7 @@ $(row "UID SEARCH BODY zebra (ms, med)" "$(ms "${R[gatehouse.search_body]}")" "$
 $(row "UID SEARCH UNSEEN (ms, med)" "$(ms "${R[gatehouse.search_unseen]}")" "$(ms "${R[dovecot.search_unseen]}")" "%.2f" lower)
 $(row "UID STORE 1:* +FLAGS (\\Seen), $total (ms, med)" "$(ms "${R[gatehouse.store]}")" "$(ms "${R[dovecot.store]}")" "%.2f" lower)
 $(row "$conns idle selected conns: KB/conn (Pss)" "${R[gatehouse.idle_pss]}" "${R[dovecot.idle_pss]}" "%.1f" lower)
+$(row "  marginal, conn $((conns / 2 + 1)) to $conns: KB/conn (Pss)" "${R[gatehouse.idle_marg]}" "${R[dovecot.idle_marg]}" "%.1f" lower)
 
 Search hits (must match): subject ${R[gatehouse.hits_subject]}/${R[dovecot.hits_subject]}, from ${R[gatehouse.hits_from]}/${R[dovecot.hits_from]}, body ${R[gatehouse.hits_body]}/${R[dovecot.hits_body]}, unseen ${R[gatehouse.hits_unseen]}/${R[dovecot.hits_unseen]} (Gatehouse/Dovecot)
 Idle memory ($conns conns set up $par at a time; readings at +${R[gatehouse.idle_t]}s / +${R[dovecot.idle_t]}s after the last one was up):

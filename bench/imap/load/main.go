@@ -18,7 +18,8 @@
 //	populate  APPEND -n messages numbered from -first over -par connections at once (to
 //	        fill a big mailbox; reports msgs/s but is not a comparison figure).
 //	idle    -conns connections (-par at a time), each LOGIN, SELECT INBOX, IDLE; prints "READY n" and holds
-//	        them until SIGTERM or SIGINT, then ends them cleanly (IDLE done, LOGOUT).
+//	        them until SIGTERM or SIGINT, then ends them cleanly (IDLE done, LOGOUT). With -step k
+//	        it pauses after every k connections, prints "STEP n" and waits for SIGUSR1.
 //
 // Messages are deterministic (seeded), so both servers get the same bytes.
 package main
@@ -51,6 +52,7 @@ var (
 	reps  = flag.Int("reps", 5, "fetch, search, store: timed repetitions")
 	conns = flag.Int("conns", 200, "idle: number of connections")
 	par   = flag.Int("par", 1, "idle: connections being set up at once")
+	step  = flag.Int("step", 0, "idle: after every step connections, print STEP n and wait for SIGUSR1")
 	seed  = flag.Uint64("seed", 1, "append: message generator seed")
 )
 
@@ -361,8 +363,21 @@ func runIdle() error {
 		wg    sync.WaitGroup
 		sem   = make(chan struct{}, max(*par, 1))
 	)
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGUSR1)
 	t0 := time.Now()
 	for i := range cs {
+		if *step > 0 && i > 0 && i%*step == 0 {
+			wg.Wait()
+			if first != nil {
+				break
+			}
+			{
+				fmt.Printf("STEP %d seconds=%.3f\n", i, time.Since(t0).Seconds())
+				os.Stdout.Sync()
+				<-cont
+			}
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
