@@ -1,0 +1,304 @@
+package ldapserver
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Search scopes (RFC 4511 4.5.1.2; 3 is the subordinate subtree of
+// draft-sermersheim-ldap-subordinate-scope, as OpenLDAP).
+const (
+	scopeBase        = 0
+	scopeOne         = 1
+	scopeSub         = 2
+	scopeSubordinate = 3
+)
+
+// search answers a SearchRequest (RFC 4511 4.5).
+func (c *conn) search(ctx context.Context, req *Request) {
+	s := req.Search
+	limit := maxSearchTime
+	if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
+		limit = time.Duration(s.TimeLimit) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+
+	var paged *Control
+	for i := range req.Controls {
+		if req.Controls[i].OID == ldap.ControlTypePaging {
+			paged = &req.Controls[i]
+		}
+	}
+
+	nbase := normDN(s.Base)
+	c.mu.Lock()
+	isTLS := c.tls
+	c.mu.Unlock()
+
+	// The Root DSE and the subschema are readable by anyone (RFC 4512 5.1).
+	if s.Scope == scopeBase && (nbase == "" || nbase == subschema.ndn) {
+		e := subschema
+		if nbase == "" {
+			t, err := c.s.currentTree(ctx)
+			if err != nil {
+				code, msg := c.errorResult(err)
+				c.result(req, code, "", msg)
+				return
+			}
+			e = c.s.rootDSE(t, isTLS)
+		}
+		if eval(s.Filter, e) == triTrue {
+			c.send(c.entryPacket(req.ID, e, s), false)
+		}
+		c.result(req, ldap.LDAPResultSuccess, "", "")
+		return
+	}
+	if !c.mayRead() {
+		c.result(req, ldap.LDAPResultInsufficientAccessRights, "", "bind first")
+		return
+	}
+	t, err := c.s.currentTree(ctx)
+	if err != nil {
+		code, msg := c.errorResult(err)
+		c.result(req, code, "", msg)
+		return
+	}
+
+	var st *pageState
+	var pageSize int64
+	if paged != nil {
+		size, cookie, err := pagedControl(paged.Value)
+		if err != nil {
+			c.result(req, ldap.LDAPResultProtocolError, "", "bad paged results control")
+			return
+		}
+		pageSize = size
+		key := searchKey(s)
+		if len(cookie) > 0 {
+			c.mu.Lock()
+			st = c.paged[string(cookie)]
+			delete(c.paged, string(cookie))
+			c.mu.Unlock()
+			if st == nil || st.key != key {
+				c.result(req, ldap.LDAPResultUnwillingToPerform, "", "unknown or changed paged search")
+				return
+			}
+			if size == 0 { // RFC 2696 3: a size of zero abandons the paged search
+				c.result(req, ldap.LDAPResultSuccess, "", "", pagedResponse(""))
+				return
+			}
+		} else {
+			st = &pageState{key: key}
+		}
+	}
+
+	var matches []*entry
+	if st != nil && st.entries != nil {
+		matches = st.entries
+	} else {
+		var code uint16
+		var matched string
+		matches, code, matched, err = c.match(ctx, t, nbase, s)
+		if err != nil {
+			code, msg := c.errorResult(err)
+			c.result(req, code, "", msg)
+			return
+		}
+		if code != ldap.LDAPResultSuccess {
+			c.result(req, code, matched, "no such entry")
+			return
+		}
+	}
+
+	start, end := 0, len(matches)
+	if st != nil {
+		st.entries = matches
+		start = st.next
+		if pageSize > 0 {
+			end = min(len(matches), start+int(pageSize))
+		}
+	}
+	code := uint16(ldap.LDAPResultSuccess)
+	// The size limit counts entries over the whole (paged) search (RFC 4511 4.5.1.4).
+	if s.SizeLimit > 0 && int64(end) > s.SizeLimit {
+		end = max(start, int(s.SizeLimit))
+		code = ldap.LDAPResultSizeLimitExceeded
+	}
+	for i := start; i < end; i++ {
+		if i%256 == 0 && ctx.Err() != nil {
+			code, msg := c.errorResult(ctx.Err())
+			c.result(req, code, "", msg)
+			return
+		}
+		if err := c.send(c.entryPacket(req.ID, matches[i], s), false); err != nil {
+			return
+		}
+	}
+	if st == nil {
+		c.result(req, code, "", "")
+		return
+	}
+	cookie := ""
+	if end < len(matches) && code == ldap.LDAPResultSuccess {
+		st.next = end
+		cookie = newCookie()
+		c.mu.Lock()
+		if len(c.paged) >= maxPagedSearchs {
+			clear(c.paged) // a client abandoning paged searches without saying so
+		}
+		c.paged[cookie] = st
+		c.mu.Unlock()
+	}
+	c.result(req, code, "", "", pagedResponse(cookie))
+}
+
+// match finds the entries in scope that match the filter, in tree order.
+func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchRequest) ([]*entry, uint16, string, error) {
+	var inScope func(e *entry) bool
+	if nbase == "" {
+		// An empty base with a non-base scope searches every naming context.
+		if s.Scope == scopeOne {
+			inScope = func(e *entry) bool { return e.parent == "" }
+		} else {
+			inScope = func(*entry) bool { return true }
+		}
+	} else {
+		if _, ok := t.byNDN[nbase]; !ok {
+			return nil, ldap.LDAPResultNoSuchObject, matchedDN(t, nbase), nil
+		}
+		suffix := "," + nbase
+		switch s.Scope {
+		case scopeBase:
+			inScope = func(e *entry) bool { return e.ndn == nbase }
+		case scopeOne:
+			inScope = func(e *entry) bool { return e.parent == nbase }
+		case scopeSub:
+			inScope = func(e *entry) bool { return e.ndn == nbase || strings.HasSuffix(e.ndn, suffix) }
+		default:
+			inScope = func(e *entry) bool { return strings.HasSuffix(e.ndn, suffix) }
+		}
+	}
+	var out []*entry
+	check := func(i int, e *entry) error {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if inScope(e) && eval(s.Filter, e) == triTrue {
+			out = append(out, e)
+		}
+		return nil
+	}
+	if s.Scope != scopeBase {
+		if cands, ok := candidates(t.snap, s.Filter); ok {
+			// Only people can match an indexed filter: the other entries have none of
+			// cn, mail, sn, givenName, displayName.
+			for i, ci := range cands {
+				if e := t.people[ci]; e != nil {
+					if err := check(i, e); err != nil {
+						return nil, 0, "", err
+					}
+				}
+			}
+			return out, ldap.LDAPResultSuccess, "", nil
+		}
+	}
+	if s.Scope == scopeBase {
+		if e := t.byNDN[nbase]; eval(s.Filter, e) == triTrue {
+			out = append(out, e)
+		}
+		return out, ldap.LDAPResultSuccess, "", nil
+	}
+	for i, e := range t.all {
+		if err := check(i, e); err != nil {
+			return nil, 0, "", err
+		}
+	}
+	return out, ldap.LDAPResultSuccess, "", nil
+}
+
+// matchedDN is the longest existing ancestor of a missing base (RFC 4511 4.1.9).
+func matchedDN(t *tree, nbase string) string {
+	for dn := nbase; dn != ""; {
+		if e, ok := t.byNDN[dn]; ok {
+			return e.dn
+		}
+		_, rest, ok := strings.Cut(dn, ",")
+		if !ok {
+			break
+		}
+		dn = rest
+	}
+	return ""
+}
+
+// entryPacket encodes a SearchResultEntry with the requested attributes
+// (RFC 4511 4.5.1.8: none listed or "*": all user attributes; "+": all operational
+// ones, RFC 3673; "1.1": none).
+func (c *conn) entryPacket(id int64, e *entry, s *SearchRequest) *ber.Packet {
+	allUser := len(s.Attributes) == 0
+	allOper := false
+	want := map[string]bool{}
+	for _, a := range s.Attributes {
+		switch a {
+		case "*":
+			allUser = true
+		case "+":
+			allOper = true
+		case "1.1":
+		default:
+			if n := canonAttr(a); n != "" {
+				want[n] = true
+			}
+		}
+	}
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchResultEntry, nil, "")
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, e.dn, ""))
+	list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+	add := func(a attr) {
+		pa := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+		pa.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a.name, ""))
+		set := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "")
+		if !s.TypesOnly {
+			for _, v := range a.vals {
+				set.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, ""))
+			}
+		}
+		pa.AppendChild(set)
+		list.AppendChild(pa)
+	}
+	for _, a := range e.attrs {
+		if allUser || want[a.name] {
+			add(a)
+		}
+	}
+	for _, a := range e.oper {
+		if allOper || want[a.name] {
+			add(a)
+		}
+	}
+	op.AppendChild(list)
+	return envelope(id, op)
+}
+
+// filterKey is a filter's canonical text, for recognising the same paged search.
+func filterKey(b *strings.Builder, f *Filter) {
+	b.WriteByte('(')
+	b.WriteString(strconv.Itoa(f.Op))
+	b.WriteString(strconv.Quote(f.Attr))
+	b.WriteString(strconv.Quote(f.Value))
+	b.WriteString(strconv.Quote(f.Initial))
+	for _, a := range f.Any {
+		b.WriteString(strconv.Quote(a))
+	}
+	b.WriteString(strconv.Quote(f.Final))
+	for _, ch := range f.Children {
+		filterKey(b, ch)
+	}
+	b.WriteByte(')')
+}
