@@ -29,12 +29,16 @@ func (c *conn) search(ctx context.Context, req *Request) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
-	var paged *Control
+	var paged, sorting *Control
 	for i := range req.Controls {
-		if req.Controls[i].OID == ldap.ControlTypePaging {
+		switch req.Controls[i].OID {
+		case ldap.ControlTypePaging:
 			paged = &req.Controls[i]
+		case oidSortRequest:
+			sorting = &req.Controls[i]
 		}
 	}
+	var respControls []*ber.Packet
 
 	nbase := normDN(s.Base)
 	c.mu.Lock()
@@ -114,6 +118,19 @@ func (c *conn) search(ctx context.Context, req *Request) {
 			c.result(req, code, matched, "no such entry")
 			return
 		}
+		if sorting != nil {
+			keys, err := sortKeys(sorting.Value)
+			if err != nil {
+				c.result(req, ldap.LDAPResultProtocolError, "", "bad sort control")
+				return
+			}
+			sc, sattr := sortEntries(matches, keys)
+			if sc != ldap.LDAPResultSuccess && sorting.Critical { // RFC 2891 1.2
+				c.result(req, ldap.LDAPResultUnavailableCriticalExtension, "", "cannot sort", sortResponse(sc, sattr))
+				return
+			}
+			respControls = append(respControls, sortResponse(sc, sattr))
+		}
 	}
 
 	start, end := 0, len(matches)
@@ -141,7 +158,7 @@ func (c *conn) search(ctx context.Context, req *Request) {
 		}
 	}
 	if st == nil {
-		c.result(req, code, "", "")
+		c.result(req, code, "", "", respControls...)
 		return
 	}
 	cookie := ""
@@ -155,7 +172,7 @@ func (c *conn) search(ctx context.Context, req *Request) {
 		c.paged[cookie] = st
 		c.mu.Unlock()
 	}
-	c.result(req, code, "", "", pagedResponse(cookie))
+	c.result(req, code, "", "", append(respControls, pagedResponse(cookie))...)
 }
 
 // match finds the entries in scope that match the filter, in tree order.

@@ -309,7 +309,7 @@ func (c *conn) handle(req *Request) bool {
 	}
 	// Controls we do not implement: a critical one fails the operation (RFC 4511 4.1.11).
 	for _, ctl := range req.Controls {
-		if ctl.Critical && ctl.OID != ldap.ControlTypePaging && req.Op != ldap.ApplicationAbandonRequest && req.Op != ldap.ApplicationUnbindRequest {
+		if ctl.Critical && ctl.OID != ldap.ControlTypePaging && ctl.OID != oidSortRequest && req.Op != ldap.ApplicationAbandonRequest && req.Op != ldap.ApplicationUnbindRequest {
 			c.result(req, ldap.LDAPResultUnavailableCriticalExtension, "", "unsupported critical control "+ctl.OID)
 			return true
 		}

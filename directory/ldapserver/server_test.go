@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/gatehouse/gatehouse/directory"
@@ -433,5 +434,69 @@ func TestFeedUpdatesNextSearch(t *testing.T) {
 	<-changed
 	if got := search(t, c, base, "(|(cn=*marley*)(uid=bob))"); len(got) != 0 {
 		t.Errorf("hidden: %v", dns(got))
+	}
+}
+
+func TestBadPasswordThrottled(t *testing.T) {
+	e := newEnv(t, 0)
+	d := directory.New(e.st, directory.Options{DefaultDomain: "example.org", ThrottleAfter: 1, ThrottleMaxDelay: 2 * time.Second})
+	srv := New(Options{Directory: d, GAL: e.gal})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := ldap.DialURL("ldap://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var last time.Duration
+	for range 3 {
+		start := time.Now()
+		if err := c.Bind(bobDN, "wrong"); resultCode(err) != ldap.LDAPResultInvalidCredentials {
+			t.Fatalf("bad password: %v", err)
+		}
+		last = time.Since(start)
+	}
+	if last < 200*time.Millisecond {
+		t.Errorf("third failure answered in %v: not throttled", last)
+	}
+}
+
+func TestSortControl(t *testing.T) {
+	e := newEnv(t, 30)
+	c := e.bound(t)
+	sorted := func(critical bool, keys ...[2]string) (*ldap.SearchResult, error) {
+		list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+		for _, k := range keys {
+			sk := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+			sk.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, k[0], ""))
+			if k[1] == "reverse" {
+				sk.AppendChild(ber.NewBoolean(ber.ClassContext, ber.TypePrimitive, 1, true, ""))
+			}
+			list.AppendChild(sk)
+		}
+		ctl := ldap.NewControlString(ldap.ControlTypeServerSideSorting, critical, string(list.Bytes()))
+		return c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, 0, 0, 0, false, "(objectClass=inetOrgPerson)",
+			[]string{"uid"}, []ldap.Control{ctl}))
+	}
+	res, err := sorted(true, [2]string{"sn", ""}, [2]string{"givenName", "reverse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []string
+	for _, e := range res.Entries {
+		uids = append(uids, e.GetAttributeValue("uid"))
+	}
+	if len(uids) != 31 || uids[0] != "user0029" || uids[29] != "user0000" || uids[30] != "bob" {
+		t.Errorf("sorted by sn, givenName descending: %v", uids)
+	}
+	if _, err := sorted(true, [2]string{"nosuchattr", ""}); resultCode(err) != ldap.LDAPResultUnavailableCriticalExtension {
+		t.Errorf("critical sort on an unknown attribute: %v", err)
+	}
+	if res, err := sorted(false, [2]string{"nosuchattr", ""}); err != nil || len(res.Entries) != 31 {
+		t.Errorf("non-critical sort on an unknown attribute: %v", err)
 	}
 }

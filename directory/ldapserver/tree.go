@@ -239,7 +239,7 @@ func (s *Server) rootDSE(t *tree, tls bool) *entry {
 	e.oper = []attr{
 		{"namingContexts", ncs},
 		{"supportedLDAPVersion", []string{"3"}},
-		{"supportedControl", []string{ldap.ControlTypePaging}},
+		{"supportedControl", []string{ldap.ControlTypePaging, oidSortRequest}},
 		{"supportedExtension", exts},
 		// RFC 3673 all operational attributes ("+"), RFC 4526 absolute true and false filters.
 		{"supportedFeatures", []string{"1.3.6.1.4.1.4203.1.5.1", "1.3.6.1.4.1.4203.1.5.3"}},
