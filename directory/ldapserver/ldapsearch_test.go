@@ -9,6 +9,7 @@ import (
 // TestLdapsearch runs OpenLDAP's ldapsearch (Debian package ldap-utils) against the
 // server: a client nobody here wrote, with the filters Thunderbird and Outlook send.
 func TestLdapsearch(t *testing.T) {
+	t.Parallel()
 	bin, err := exec.LookPath("ldapsearch")
 	if err != nil {
 		t.Skip("ldapsearch not installed (Debian: ldap-utils)")

@@ -70,6 +70,7 @@ func expectDisconnect(t *testing.T, nc net.Conn, what string) {
 }
 
 func TestMalformedRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	good := e.bound(t)
 	cases := map[string][]byte{
@@ -109,6 +110,7 @@ func TestMalformedRequests(t *testing.T) {
 }
 
 func TestCheckShapeIsIterative(t *testing.T) {
+	t.Parallel()
 	// A million nested constructed headers are refused at maxDepth without recursion.
 	b := bytes.Repeat([]byte{0x30, 0x80}, 1<<20)
 	if err := checkShape(b); err == nil {

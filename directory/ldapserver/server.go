@@ -1,11 +1,3 @@
-// Package ldapserver is Gatehouse's LDAP front end (RFC 4511): a read-only view of the
-// Global Address List for Thunderbird, Outlook and Apple Contacts.
-//
-// Every search is answered from the in-memory directory.GAL (no database query); binds
-// go through directory.Authenticate like every other protocol. Requests are read with
-// bounded lengths and nesting (decode.go) before the BER decoder sees them; a request
-// the server cannot parse is answered protocolError and the connection is closed with a
-// Notice of Disconnection, without disturbing other connections.
 package ldapserver
 
 import (

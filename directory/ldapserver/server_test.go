@@ -181,6 +181,7 @@ const base = "dc=example,dc=org"
 const bobDN = "uid=bob,ou=people,dc=example,dc=org"
 
 func TestBind(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	for _, name := range []string{bobDN, "UID=Bob, OU=People, DC=Example, DC=Org", "bob@example.org", "robert@example.org", "bob"} {
 		c := e.dial(t)
@@ -232,6 +233,7 @@ func TestBind(t *testing.T) {
 }
 
 func TestAnonymousAllowed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0, func(o *Options) { o.AllowAnonymous = true })
 	c := e.dial(t)
 	if err := c.UnauthenticatedBind(""); err != nil {
@@ -243,6 +245,7 @@ func TestAnonymousAllowed(t *testing.T) {
 }
 
 func TestPlaintextRefusedOffLoopback(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	a, b := net.Pipe() // a pipe has no loopback address: it stands for a remote client
 	sc := e.srv.newConn(a)
@@ -256,6 +259,7 @@ func TestPlaintextRefusedOffLoopback(t *testing.T) {
 }
 
 func TestClientFilters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 50)
 	c := e.bound(t)
 	cases := []struct {
@@ -324,6 +328,7 @@ func TestClientFilters(t *testing.T) {
 }
 
 func TestRootDSE(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	c := e.dial(t) // anonymous: the Root DSE is readable before binding
 	res, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"+"}, nil))
@@ -346,6 +351,7 @@ func TestRootDSE(t *testing.T) {
 }
 
 func TestPagedResults(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2500)
 	c := e.bound(t)
 	start := time.Now()
@@ -375,6 +381,7 @@ func TestPagedResults(t *testing.T) {
 }
 
 func TestStartTLS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	c := e.dial(t)
 	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
@@ -406,6 +413,7 @@ func TestStartTLS(t *testing.T) {
 }
 
 func TestFeedUpdatesNextSearch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	c := e.bound(t)
 	if got := search(t, c, base, "(title=Drummer)"); len(got) != 0 {
@@ -438,6 +446,7 @@ func TestFeedUpdatesNextSearch(t *testing.T) {
 }
 
 func TestBadPasswordThrottled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 0)
 	d := directory.New(e.st, directory.Options{DefaultDomain: "example.org", ThrottleAfter: 1, ThrottleMaxDelay: 2 * time.Second})
 	srv := New(Options{Directory: d, GAL: e.gal})
@@ -466,6 +475,7 @@ func TestBadPasswordThrottled(t *testing.T) {
 }
 
 func TestSortControl(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 30)
 	c := e.bound(t)
 	sorted := func(critical bool, keys ...[2]string) (*ldap.SearchResult, error) {
@@ -498,5 +508,30 @@ func TestSortControl(t *testing.T) {
 	}
 	if res, err := sorted(false, [2]string{"nosuchattr", ""}); err != nil || len(res.Entries) != 31 {
 		t.Errorf("non-critical sort on an unknown attribute: %v", err)
+	}
+}
+
+func TestShutdownIdleConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	nc, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	time.Sleep(50 * time.Millisecond) // let the server accept it
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	p, err := ber.ReadPacket(nc)
+	if err != nil || p.Children[1].Tag != ldap.ApplicationExtendedResponse {
+		t.Errorf("no notice of disconnection: %v", err)
 	}
 }
