@@ -191,6 +191,8 @@ type SearchRequest struct {
 	TypesOnly  bool
 	Filter     *Filter
 	Attributes []string
+
+	sel *selection // the attribute selection, interpreted once
 }
 
 // ExtendedRequest (RFC 4511 4.12).

@@ -69,11 +69,12 @@ func eval(f *Filter, e *entry) tri {
 	}
 	syn := attrSyntax[name]
 	vals, _ := e.get(name)
+	norm := e.getNorm(name)
 	switch f.Op {
 	case FilterEquality:
 		a := normValue(syn, f.Value)
-		for _, v := range vals {
-			if normValue(syn, v) == a {
+		for _, v := range norm {
+			if v == a {
 				return triTrue
 			}
 		}
@@ -82,8 +83,8 @@ func eval(f *Filter, e *entry) tri {
 			return triUndef
 		}
 		a := normValue(syn, f.Value)
-		for _, v := range vals {
-			c := strings.Compare(normValue(syn, v), a)
+		for _, v := range norm {
+			c := strings.Compare(v, a)
 			if f.Op == FilterGreater && c >= 0 || f.Op == FilterLess && c <= 0 {
 				return triTrue
 			}
@@ -97,8 +98,8 @@ func eval(f *Filter, e *entry) tri {
 		for i, a := range f.Any {
 			anys[i] = normValue(syn, a)
 		}
-		for _, v := range vals {
-			if substringMatch(normValue(syn, v), init, anys, final) {
+		for _, v := range norm {
+			if substringMatch(v, init, anys, final) {
 				return triTrue
 			}
 		}

@@ -2,6 +2,7 @@ package ldapserver
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +10,9 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 )
+
+// errEnough ends a walk that has found all the entries it needs.
+var errEnough = errors.New("enough entries")
 
 // Search scopes (RFC 4511 4.5.1.2; 3 is the subordinate subtree of
 // draft-sermersheim-ldap-subordinate-scope, as OpenLDAP).
@@ -108,7 +112,14 @@ func (c *conn) search(ctx context.Context, req *Request) {
 	} else {
 		var code uint16
 		var matched string
-		matches, code, matched, err = c.match(ctx, t, nbase, s)
+		stopAfter := 0
+		if paged == nil && sorting == nil && s.SizeLimit > 0 {
+			stopAfter = int(s.SizeLimit) + 1
+		}
+		matches, code, matched, err = c.match(ctx, t, nbase, s, stopAfter)
+		if errors.Is(err, context.Canceled) {
+			return // abandoned
+		}
 		if err != nil {
 			code, msg := c.errorResult(err)
 			c.result(req, code, "", msg)
@@ -149,6 +160,9 @@ func (c *conn) search(ctx context.Context, req *Request) {
 	}
 	for i := start; i < end; i++ {
 		if i%256 == 0 && ctx.Err() != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return // abandoned: RFC 4511 4.11, no response
+			}
 			code, msg := c.errorResult(ctx.Err())
 			c.result(req, code, "", msg)
 			return
@@ -176,7 +190,10 @@ func (c *conn) search(ctx context.Context, req *Request) {
 }
 
 // match finds the entries in scope that match the filter, in tree order.
-func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchRequest) ([]*entry, uint16, string, error) {
+//
+// stopAfter > 0 ends the walk once that many entries matched (a size-limited search
+// that is neither paged nor sorted needs only sizeLimit+1 of them).
+func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchRequest, stopAfter int) ([]*entry, uint16, string, error) {
 	var inScope func(e *entry) bool
 	if nbase == "" {
 		// An empty base with a non-base scope searches every naming context.
@@ -206,6 +223,9 @@ func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchReques
 		if i%1024 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if stopAfter > 0 && len(out) >= stopAfter {
+			return errEnough
+		}
 		if inScope(e) && eval(s.Filter, e) == triTrue {
 			out = append(out, e)
 		}
@@ -217,7 +237,9 @@ func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchReques
 			// cn, mail, sn, givenName, displayName.
 			for i, ci := range cands {
 				if e := t.people[ci]; e != nil {
-					if err := check(i, e); err != nil {
+					if err := check(i, e); err == errEnough {
+						break
+					} else if err != nil {
 						return nil, 0, "", err
 					}
 				}
@@ -232,7 +254,9 @@ func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchReques
 		return out, ldap.LDAPResultSuccess, "", nil
 	}
 	for i, e := range t.all {
-		if err := check(i, e); err != nil {
+		if err := check(i, e); err == errEnough {
+			break
+		} else if err != nil {
 			return nil, 0, "", err
 		}
 	}
@@ -258,22 +282,8 @@ func matchedDN(t *tree, nbase string) string {
 // (RFC 4511 4.5.1.8: none listed or "*": all user attributes; "+": all operational
 // ones, RFC 3673; "1.1": none).
 func (c *conn) entryPacket(id int64, e *entry, s *SearchRequest) *ber.Packet {
-	allUser := len(s.Attributes) == 0
-	allOper := false
-	want := map[string]bool{}
-	for _, a := range s.Attributes {
-		switch a {
-		case "*":
-			allUser = true
-		case "+":
-			allOper = true
-		case "1.1":
-		default:
-			if n := canonAttr(a); n != "" {
-				want[n] = true
-			}
-		}
-	}
+	sel := s.selection()
+	allUser, allOper, want := sel.allUser, sel.allOper, sel.want
 	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchResultEntry, nil, "")
 	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, e.dn, ""))
 	list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
@@ -318,4 +328,32 @@ func filterKey(b *strings.Builder, f *Filter) {
 		filterKey(b, ch)
 	}
 	b.WriteByte(')')
+}
+
+type selection struct {
+	allUser, allOper bool
+	want             map[string]bool
+}
+
+// selection interprets the requested attributes once per search.
+func (s *SearchRequest) selection() *selection {
+	if s.sel != nil {
+		return s.sel
+	}
+	sel := &selection{allUser: len(s.Attributes) == 0, want: map[string]bool{}}
+	for _, a := range s.Attributes {
+		switch a {
+		case "*":
+			sel.allUser = true
+		case "+":
+			sel.allOper = true
+		case "1.1":
+		default:
+			if n := canonAttr(a); n != "" {
+				sel.want[n] = true
+			}
+		}
+	}
+	s.sel = sel
+	return sel
 }

@@ -26,10 +26,41 @@ type attr struct {
 
 type entry struct {
 	dn, ndn string
-	parent  string // ndn of the parent
-	attrs   []attr // user attributes
-	oper    []attr // operational attributes
-	person  int32  // index into the snapshot's entries, or -1
+	parent  string              // ndn of the parent
+	attrs   []attr              // user attributes
+	oper    []attr              // operational attributes
+	person  int32               // index into the snapshot's entries, or -1
+	norm    map[string][]string // values normalised for matching, by attribute (finish)
+}
+
+// finish precomputes the normalised values the filters compare.
+func (e *entry) finish() *entry {
+	e.norm = make(map[string][]string, len(e.attrs)+len(e.oper))
+	for _, as := range [][]attr{e.attrs, e.oper} {
+		for _, a := range as {
+			syn := attrSyntax[a.name]
+			n := make([]string, len(a.vals))
+			for j, v := range a.vals {
+				n[j] = normValue(syn, v)
+			}
+			e.norm[a.name] = n
+		}
+	}
+	return e
+}
+
+// getNorm returns an attribute's values normalised for matching.
+func (e *entry) getNorm(canon string) []string {
+	if e.norm != nil {
+		return e.norm[canon]
+	}
+	vals, _ := e.get(canon)
+	syn := attrSyntax[canon]
+	out := make([]string, len(vals))
+	for j, v := range vals {
+		out[j] = normValue(syn, v)
+	}
+	return out
 }
 
 func (e *entry) get(canon string) ([]string, bool) {
@@ -58,6 +89,7 @@ type tree struct {
 func buildTree(snap *directory.GALSnapshot) *tree {
 	t := &tree{snap: snap, byNDN: map[string]*entry{}, people: make([]*entry, len(snap.Entries))}
 	add := func(e *entry) {
+		e.finish()
 		t.all = append(t.all, e)
 		t.byNDN[e.ndn] = e
 	}
