@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/autodiscover"
 	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/directory/ldapserver"
 	"github.com/gatehouse/gatehouse/imap"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -45,7 +46,8 @@ type App struct {
 	Store  *store.Store
 	Dir    *directory.Directory
 	Admin  *admin.Service
-	Queue  *queue.Queue // outbound delivery
+	Queue  *queue.Queue   // outbound delivery
+	GAL    *directory.GAL // the address book in memory, kept by the change feed
 	TLS    *tls.Config
 	Router chi.Router // served on the http and https listeners; ActiveSync and Autodiscover mount here
 
@@ -60,6 +62,7 @@ type App struct {
 	running   []running
 	bgDone    chan struct{}
 	queueDone chan struct{}
+	galDone   chan struct{}
 }
 
 type running struct {
@@ -81,7 +84,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Cfg: cfg, Log: log, Store: st, bgDone: make(chan struct{}), queueDone: make(chan struct{})}
+	a := &App{Cfg: cfg, Log: log, Store: st, bgDone: make(chan struct{}), queueDone: make(chan struct{}), galDone: make(chan struct{})}
 	a.Dir = directory.New(st, directory.Options{
 		DefaultDomain:    cfg.DefaultDomain(),
 		ThrottleAfter:    cfg.Auth.ThrottleAfterFailures,
@@ -105,6 +108,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Concurrency:       cfg.Queue.Concurrency,
 	})
 	a.Admin = admin.NewService(st, a.Dir, a.Queue.Kick)
+	a.GAL = directory.NewGAL(st, log)
 	cert, created, err := loadOrCreateCert(cfg.DataDir, cfg.TLS.Cert, cfg.TLS.Key, cfg.Hostname)
 	if err != nil {
 		st.Close()
@@ -156,6 +160,20 @@ func (a *App) bootstrap(ctx context.Context) error {
 // Start binds every configured listener that has a front end, and the control socket.
 func (a *App) Start() error {
 	a.baseCtx, a.cancel = context.WithCancel(context.Background())
+	// Background services first: Shutdown waits for each of them, whatever fails below.
+	go a.maintenance()
+	go func() {
+		defer close(a.queueDone)
+		if err := a.Queue.Run(a.baseCtx); err != nil && a.baseCtx.Err() == nil {
+			a.Log.Error("outbound queue stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer close(a.galDone)
+		if err := a.GAL.Run(a.baseCtx); err != nil {
+			a.Log.Error("address book stopped", "err", err)
+		}
+	}()
 	var err error
 	if a.control, err = admin.ListenControl(a.Cfg.DataDir, a.Admin, a.Log); err != nil {
 		return err
@@ -186,9 +204,8 @@ func (a *App) Start() error {
 		{"smtp", l.SMTP, false, func() Server { return a.smtpServer(smtp.MX) }},
 		{"submission", l.Submission, false, func() Server { return a.smtpServer(smtp.Submission) }},
 		{"submissions", l.Submissions, true, func() Server { return a.smtpServer(smtp.Submission) }},
-		// The LDAP front end joins here when its issue lands.
-		{"ldap", l.LDAP, false, nil},
-		{"ldaps", l.LDAPS, true, nil},
+		{"ldap", l.LDAP, false, a.ldapServer},
+		{"ldaps", l.LDAPS, true, a.ldapServer},
 	}
 	for _, spec := range listeners {
 		if spec.addr == "" {
@@ -213,13 +230,6 @@ func (a *App) Start() error {
 		a.mu.Unlock()
 		a.Log.Info("listening", "listener", spec.name, "addr", ln.Addr().String())
 	}
-	go a.maintenance()
-	go func() {
-		defer close(a.queueDone)
-		if err := a.Queue.Run(a.baseCtx); err != nil && a.baseCtx.Err() == nil {
-			a.Log.Error("outbound queue stopped", "err", err)
-		}
-	}()
 	return nil
 }
 
@@ -232,6 +242,17 @@ func (a *App) imapServer() Server {
 		MaxMessageSize:           int64(a.Cfg.Limits.MaxMessageSize),
 		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
 		Hostname:                 a.Cfg.Hostname,
+	})
+}
+
+func (a *App) ldapServer() Server {
+	return ldapserver.New(ldapserver.Options{
+		Directory:                a.Dir,
+		GAL:                      a.GAL,
+		TLS:                      a.TLS,
+		Logger:                   a.Log,
+		AllowAnonymous:           a.Cfg.LDAP.AllowAnonymous,
+		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
 	})
 }
 
@@ -317,6 +338,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.cancel()
 		<-a.bgDone
 		<-a.queueDone
+		<-a.galDone
 	}
 	if a.control != nil {
 		errs = append(errs, a.control.Close())

@@ -83,6 +83,9 @@ type Config struct {
 	// Outbound mail: the durable queue that delivers to other servers.
 	Queue Queue `toml:"queue"`
 
+	// The LDAP address book.
+	LDAP LDAP `toml:"ldap"`
+
 	// Logging to standard error.
 	Log Log `toml:"log"`
 }
@@ -104,6 +107,13 @@ type SMTP struct {
 	// DNS server (`host:port`) for MX lookups of outbound mail and the SPF, DKIM
 	// and DMARC checks of inbound mail. Empty: the system's resolver.
 	DNSServer string `toml:"dns_server"`
+}
+
+// LDAP is the [ldap] table.
+type LDAP struct {
+	// Let clients that have not bound search the address book. When false, an
+	// anonymous client reads only the Root DSE and the schema.
+	AllowAnonymous bool `toml:"allow_anonymous"`
 }
 
 // Queue is the [queue] table.
