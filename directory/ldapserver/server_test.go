@@ -10,9 +10,11 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +23,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/gatehouse/gatehouse/directory"
-	"github.com/gatehouse/gatehouse/internal/testutil"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -58,7 +59,7 @@ func newEnv(t *testing.T, extra int, edit ...func(*Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := testutil.Logger(t)
+	log := testLogger(t)
 	d := directory.New(st, directory.Options{DefaultDomain: "example.org", ThrottleAfter: 100, ThrottleMaxDelay: time.Second, Logger: log})
 	bob, _, err := d.CreateUser(ctx, directory.NewUser{Email: "bob@example.org", Password: "s3cret"})
 	if err != nil {
@@ -534,4 +535,18 @@ func TestShutdownIdleConnection(t *testing.T) {
 	if err != nil || p.Children[1].Tag != ldap.ApplicationExtendedResponse {
 		t.Errorf("no notice of disconnection: %v", err)
 	}
+}
+
+// testLogger logs to the test's output (internal/testutil imports the app, which
+// imports this package).
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
