@@ -17,6 +17,8 @@
 //	        every message.
 //	populate  APPEND -n messages numbered from -first over -par connections at once (to
 //	        fill a big mailbox; reports msgs/s but is not a comparison figure).
+//	maildir   write -n messages numbered from -first straight into -dir/cur as maildir
+//	        files (no IMAP): Dovecot's big mailbox, as an LDA would deliver it.
 //	idle    -conns connections (-par at a time), each LOGIN, SELECT INBOX, IDLE; prints "READY n" and holds
 //	        them until SIGTERM or SIGINT, then ends them cleanly (IDLE done, LOGOUT). With -step k
 //	        it pauses after every k connections, prints "STEP n" and waits for SIGUSR1.
@@ -32,6 +34,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -46,9 +49,10 @@ var (
 	user  = flag.String("user", "", "login name")
 	pass  = flag.String("pass", "", "password (or -pass-file)")
 	passF = flag.String("pass-file", "", "read the password from this file")
-	test  = flag.String("test", "", "append|fetch|search|store|idle|populate")
+	test  = flag.String("test", "", "append|fetch|search|store|idle|populate|maildir")
 	n     = flag.Int("n", 2000, "append, populate: number of messages")
-	first = flag.Int("first", 0, "populate: index of the first message (after those of append)")
+	first = flag.Int("first", 0, "populate, maildir: index of the first message (after those of append)")
+	dir   = flag.String("dir", "", "maildir: the Maildir to write into (its cur/)")
 	reps  = flag.Int("reps", 5, "fetch, search, store: timed repetitions")
 	conns = flag.Int("conns", 200, "idle: number of connections")
 	par   = flag.Int("par", 1, "idle: connections being set up at once")
@@ -79,6 +83,8 @@ func main() {
 		err = runIdle()
 	case "populate":
 		err = runPopulate()
+	case "maildir":
+		err = runMaildir()
 	default:
 		err = fmt.Errorf("unknown -test %q", *test)
 	}
@@ -506,5 +512,32 @@ func runPopulate() error {
 	}
 	fmt.Printf("RESULT test=populate n=%d par=%d bytes=%d seconds=%.3f rate=%.1f status_messages=%d\n",
 		*n, len(cs), total, el, float64(*n)/el, deref(st.NumMessages))
+	return nil
+}
+
+func runMaildir() error {
+	if *dir == "" {
+		return errors.New("maildir: -dir is required")
+	}
+	cur := filepath.Join(*dir, "cur")
+	if err := os.MkdirAll(cur, 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{"new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(*dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	base := t0.Unix()
+	pid := os.Getpid()
+	for i := *first; i < *first+*n; i++ {
+		m := message(i)
+		name := fmt.Sprintf("%d.M%dP%d.bench,S=%d:2,", base, i, pid, len(m))
+		if err := os.WriteFile(filepath.Join(cur, name), m, 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("RESULT test=maildir n=%d seconds=%.3f\n", *n, time.Since(t0).Seconds())
 	return nil
 }
