@@ -31,6 +31,8 @@ type GAL struct {
 	changed chan struct{} // closed and replaced at each new snapshot
 	byID    map[int64]GALEntry
 	domains []string
+
+	personal contactsCache // PersonalContacts, by account
 }
 
 // GALAttr names an indexed attribute.
@@ -122,7 +124,8 @@ func NewGAL(st *store.Store, log *slog.Logger) *GAL {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &GAL{st: st, log: log.With("sub", "gal"), ready: make(chan struct{}), changed: make(chan struct{})}
+	g := &GAL{st: st, log: log.With("sub", "gal"), ready: make(chan struct{}), changed: make(chan struct{}),
+		personal: contactsCache{byID: map[int64]cachedContacts{}, gens: map[int64]uint64{}}}
 	g.snap.Store(buildSnapshot(0, nil, nil))
 	return g
 }
@@ -159,6 +162,7 @@ func (g *GAL) Run(ctx context.Context) error {
 			}
 		}
 		changes, overflow := sub.Drain()
+		g.personal.invalidate(changes, overflow)
 		var ids []int64
 		full := overflow
 		for _, c := range changes {

@@ -73,3 +73,13 @@ func TestGALIndexAndFeed(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestParseVCard(t *testing.T) {
+	pc := ParseVCard("BEGIN:VCARD\r\nVERSION:3.0\r\nN:M\\;uller;J\\,rgen;;;\r\nFN:J\\, M\r\n very long\r\n" +
+		"item1.EMAIL;TYPE=INTERNET:a@b.test\r\nTEL;TYPE=CELL:+1 2\r\nTEL;TYPE=WORK:+3 4\r\nORG:Acme;Sales\r\nTITLE:Boss\r\nEND:VCARD\r\n")
+	want := PersonalContact{FullName: "J, Mvery long", GivenName: "J,rgen", Surname: "M;uller", Org: "Acme", Title: "Boss",
+		Emails: []string{"a@b.test"}, Phones: []string{"+3 4"}, Mobiles: []string{"+1 2"}}
+	if fmt.Sprint(pc) != fmt.Sprint(want) {
+		t.Errorf("got %+v\nwant %+v", pc, want)
+	}
+}

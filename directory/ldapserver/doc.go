@@ -3,7 +3,8 @@
 //
 // Tree, per hosted domain: dc=<domain parts> (dcObject, organization), ou=people with
 // one inetOrgPerson per account not hidden from the GAL (uid = local part), ou=groups
-// (empty until groups exist); plus the Root DSE and cn=Subschema.
+// (empty until groups exist); plus the Root DSE and cn=Subschema. A bound user also sees
+// their own Contacts folder as ou=contacts,uid=<them>,… (read-only); nobody else does.
 //
 // Operations: simple Bind (full DN, address, alias or bare uid, always through
 // directory.Authenticate, so failures answer invalidCredentials and are throttled like
@@ -16,7 +17,10 @@
 //
 // Invariants a newcomer must not break:
 //   - A search never queries the store: it reads the directory.GAL snapshot (kept current
-//     by the change feed) through a tree built once per snapshot (tree.go).
+//     by the change feed) through a tree built once per snapshot (tree.go). Personal
+//     contacts come from GAL.PersonalContacts (cached per account, dropped on the feed's
+//     hint) for the connection's bound account only, and are never put in the shared
+//     tree.
 //   - Client bytes reach the BER decoder only after readFrame (length <= maxMessageSize,
 //     definite lengths) and checkShape (iterative; nesting <= maxDepth, element count
 //     bounded). Nothing recurses on client nesting beyond maxDepth.

@@ -116,7 +116,13 @@ func (c *conn) search(ctx context.Context, req *Request) {
 		if paged == nil && sorting == nil && s.SizeLimit > 0 {
 			stopAfter = int(s.SizeLimit) + 1
 		}
-		matches, code, matched, err = c.match(ctx, t, nbase, s, stopAfter)
+		own, err := c.personalEntries(ctx)
+		if err != nil {
+			code, msg := c.errorResult(err)
+			c.result(req, code, "", msg)
+			return
+		}
+		matches, code, matched, err = c.match(ctx, t, own, nbase, s, stopAfter)
 		if errors.Is(err, context.Canceled) {
 			return // abandoned
 		}
@@ -193,7 +199,21 @@ func (c *conn) search(ctx context.Context, req *Request) {
 //
 // stopAfter > 0 ends the walk once that many entries matched (a size-limited search
 // that is neither paged nor sorted needs only sizeLimit+1 of them).
-func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchRequest, stopAfter int) ([]*entry, uint16, string, error) {
+//
+// own are the bound user's personal entries (ou=contacts under their entry), searched
+// like the tree's but never shared with another connection.
+func (c *conn) match(ctx context.Context, t *tree, own []*entry, nbase string, s *SearchRequest, stopAfter int) ([]*entry, uint16, string, error) {
+	lookup := func(ndn string) *entry {
+		if e, ok := t.byNDN[ndn]; ok {
+			return e
+		}
+		for _, e := range own {
+			if e.ndn == ndn {
+				return e
+			}
+		}
+		return nil
+	}
 	var inScope func(e *entry) bool
 	if nbase == "" {
 		// An empty base with a non-base scope searches every naming context.
@@ -203,7 +223,7 @@ func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchReques
 			inScope = func(*entry) bool { return true }
 		}
 	} else {
-		if _, ok := t.byNDN[nbase]; !ok {
+		if lookup(nbase) == nil {
 			return nil, ldap.LDAPResultNoSuchObject, matchedDN(t, nbase), nil
 		}
 		suffix := "," + nbase
@@ -244,16 +264,23 @@ func (c *conn) match(ctx context.Context, t *tree, nbase string, s *SearchReques
 					}
 				}
 			}
+			for i, e := range own {
+				if err := check(i, e); err == errEnough {
+					break
+				} else if err != nil {
+					return nil, 0, "", err
+				}
+			}
 			return out, ldap.LDAPResultSuccess, "", nil
 		}
 	}
 	if s.Scope == scopeBase {
-		if e := t.byNDN[nbase]; eval(s.Filter, e) == triTrue {
+		if e := lookup(nbase); eval(s.Filter, e) == triTrue {
 			out = append(out, e)
 		}
 		return out, ldap.LDAPResultSuccess, "", nil
 	}
-	for i, e := range t.all {
+	for i, e := range append(t.all[:len(t.all):len(t.all)], own...) {
 		if err := check(i, e); err == errEnough {
 			break
 		} else if err != nil {
@@ -356,4 +383,59 @@ func (s *SearchRequest) selection() *selection {
 	}
 	s.sel = sel
 	return sel
+}
+
+// personalEntries are the bound user's own Contacts folder, under their entry:
+// ou=contacts,uid=bob,ou=people,dc=… and one inetOrgPerson per card
+// (uid=<item id>,ou=contacts,…). Only the bound account's own folder is ever read.
+func (c *conn) personalEntries(ctx context.Context) ([]*entry, error) {
+	c.mu.Lock()
+	account, userDN := c.account, c.userDN
+	c.mu.Unlock()
+	if account == 0 {
+		return nil, nil
+	}
+	cards, err := c.s.opts.GAL.PersonalContacts(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	ouDN := "ou=contacts," + userDN
+	ou := &entry{dn: ouDN, ndn: normDN(ouDN), parent: normDN(userDN), person: -1, attrs: []attr{
+		{"objectClass", []string{"top", "organizationalUnit"}},
+		{"ou", []string{"contacts"}},
+	}}
+	ou.oper = operational(ou, "organizationalUnit", len(cards) > 0)
+	out := []*entry{ou.finish()}
+	for _, pc := range cards {
+		dn := "uid=" + strconv.FormatInt(pc.ItemID, 10) + "," + ouDN
+		cn := pc.FullName
+		if cn == "" {
+			cn = "(no name)"
+		}
+		sn := pc.Surname
+		if sn == "" {
+			sn = cn
+		}
+		e := &entry{dn: dn, ndn: normDN(dn), parent: ou.ndn, person: -1, attrs: []attr{
+			{"objectClass", []string{"top", "person", "organizationalPerson", "inetOrgPerson"}},
+			{"uid", []string{strconv.FormatInt(pc.ItemID, 10)}},
+			{"cn", []string{cn}},
+			{"sn", []string{sn}},
+		}}
+		opt := func(name string, vs ...string) {
+			if len(vs) > 0 && vs[0] != "" {
+				e.attrs = append(e.attrs, attr{name, vs})
+			}
+		}
+		opt("givenName", pc.GivenName)
+		opt("displayName", pc.FullName)
+		opt("mail", pc.Emails...)
+		opt("telephoneNumber", pc.Phones...)
+		opt("mobile", pc.Mobiles...)
+		opt("o", pc.Org)
+		opt("title", pc.Title)
+		e.oper = operational(e, "inetOrgPerson", false)
+		out = append(out, e.finish())
+	}
+	return out, nil
 }

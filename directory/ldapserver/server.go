@@ -213,6 +213,7 @@ type conn struct {
 	mu       sync.Mutex
 	tls      bool
 	user     string // the bound account's address, "" if anonymous
+	account  int64  // the bound account's id, 0 if anonymous
 	userDN   string
 	anon     bool // an anonymous bind was accepted (AllowAnonymous)
 	ops      map[int64]context.CancelFunc
@@ -465,7 +466,7 @@ func (c *conn) secure() bool {
 func (c *conn) bind(req *Request) {
 	b := req.Bind
 	c.mu.Lock()
-	c.user, c.userDN, c.anon = "", "", false // a bind, failed or not, first resets to anonymous
+	c.user, c.userDN, c.anon, c.account = "", "", false, 0 // a bind, failed or not, first resets to anonymous
 	clear(c.paged)
 	c.mu.Unlock()
 	if b.Version != 3 {
@@ -508,7 +509,7 @@ func (c *conn) bind(req *Request) {
 		dn += ",dc=" + ldap.EscapeDN(p)
 	}
 	c.mu.Lock()
-	c.user, c.userDN = acct.Email, dn
+	c.user, c.userDN, c.account = acct.Email, dn, acct.ID
 	c.log = c.log.With("user", acct.Email)
 	c.mu.Unlock()
 	c.result(req, ldap.LDAPResultSuccess, "", "")

@@ -26,6 +26,23 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
+var (
+	bobHashOnce sync.Once
+	bobHashVal  string
+)
+
+// bobHash is the hash of "s3cret", computed once (argon2id is slow under -race).
+func bobHash(t testing.TB) string {
+	bobHashOnce.Do(func() {
+		h, err := directory.HashPassword("s3cret")
+		if err != nil {
+			panic(err)
+		}
+		bobHashVal = h
+	})
+	return bobHashVal
+}
+
 type env struct {
 	st   *store.Store
 	dir  *directory.Directory
@@ -61,7 +78,10 @@ func newEnv(t *testing.T, extra int, edit ...func(*Options)) *env {
 	}
 	log := testLogger(t)
 	d := directory.New(st, directory.Options{DefaultDomain: "example.org", ThrottleAfter: 100, ThrottleMaxDelay: time.Second, Logger: log})
-	bob, _, err := d.CreateUser(ctx, directory.NewUser{Email: "bob@example.org", Password: "s3cret"})
+	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := st.CreateAccount(ctx, store.NewAccount{Email: "bob@example.org", PasswordHash: bobHash(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +302,7 @@ func TestClientFilters(t *testing.T) {
 		{"hidden never shown", "", "(|(mail=ghost*)(cn=*ghost*))", nil},
 		{"other domain", "dc=other,dc=test", "(objectClass=inetOrgPerson)", []string{"uid=carol,ou=people,dc=other,dc=test"}},
 		{"unknown attribute undefined under not", base, "(!(nosuchattr=1))", nil},
-		{"ou entries", base, "(objectClass=organizationalUnit)", []string{"ou=groups," + base, "ou=people," + base}},
+		{"ou entries", base, "(objectClass=organizationalUnit)", []string{"ou=contacts," + bobDN, "ou=groups," + base, "ou=people," + base}},
 		{"absolute true", base, "(&(uid=bob)(&))", []string{bobDN}},
 	}
 	for _, tc := range cases {
@@ -299,14 +319,22 @@ func TestClientFilters(t *testing.T) {
 	}
 
 	// Attribute selection, typesOnly, scopes.
-	es := search(t, c, bobDN, "(objectClass=*)")
+	baseSearch := func(dn string, attrs ...string) []*ldap.Entry {
+		t.Helper()
+		res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", attrs, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Entries
+	}
+	es := baseSearch(bobDN)
 	if len(es) != 1 || es[0].GetAttributeValue("title") != "Singer" || es[0].GetAttributeValue("o") != "Wailers" ||
 		es[0].GetAttributeValue("c") != "JM" || string(es[0].GetRawAttributeValue("jpegPhoto")) != "\xff\xd8\xff\x00\x01" ||
 		!slices.Equal(es[0].GetAttributeValues("mail"), []string{"bob@example.org", "robert@example.org"}) ||
 		es[0].GetAttributeValue("entryDN") != "" {
 		t.Errorf("bob: %+v", es)
 	}
-	es = search(t, c, bobDN, "(objectClass=*)", "mail", "+")
+	es = baseSearch(bobDN, "mail", "+")
 	if len(es) != 1 || len(es[0].Attributes) != 5 || es[0].GetAttributeValue("entryDN") != bobDN {
 		t.Errorf("mail and +: %d attrs", len(es[0].Attributes))
 	}
@@ -353,7 +381,11 @@ func TestRootDSE(t *testing.T) {
 
 func TestPagedResults(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 2500)
+	n := 2500
+	if raceEnabled {
+		n = 500
+	}
+	e := newEnv(t, n)
 	c := e.bound(t)
 	start := time.Now()
 	res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, 0, 0, 0, false,
@@ -361,7 +393,7 @@ func TestPagedResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Entries) != 2501 {
+	if len(res.Entries) != n+1 {
 		t.Fatalf("%d entries", len(res.Entries))
 	}
 	seen := map[string]bool{}
@@ -371,9 +403,9 @@ func TestPagedResults(t *testing.T) {
 		}
 		seen[e.DN] = true
 	}
-	t.Logf("2,501 entries in pages of 100: %v", time.Since(start))
+	t.Logf("%d entries in pages of 100: %v", n+1, time.Since(start))
 	// A substring search over the 2,500 uses the index and checks every candidate.
-	if got := search(t, c, base, "(|(cn=*n01*)(mail=*n01*))", "1.1"); len(got) != 100 {
+	if got := search(t, c, base, "(|(cn=*n01*)(mail=*n01*))", "1.1"); len(got) != min(100, max(0, n-100)) {
 		t.Errorf("*n01*: %d", len(got))
 	}
 	if got := search(t, c, base, "(givenName=*0042*)", "1.1"); len(got) != 1 {
@@ -549,4 +581,73 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+func TestPersonalContactsOnlyForTheirOwner(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	if _, _, err := e.dir.CreateUser(ctx, directory.NewUser{Email: "alice@example.org", Password: "alicepw"}); err != nil {
+		t.Fatal(err)
+	}
+	p := store.Principal{AccountID: e.bob.ID}
+	f, err := e.st.FolderByRole(ctx, p, store.RoleContacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:1\r\nFN:Secret Friend\r\nN:Friend;Secret;;;\r\n" +
+		"EMAIL:friend@private.test\r\nTEL;TYPE=cell:+44 7700 900123\r\nORG:Hideout\r\nEND:VCARD\r\n"
+	d, err := e.st.AppendPIM(ctx, p, f.ID, store.PIMItem{Content: card})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contactDN := fmt.Sprintf("uid=%d,ou=contacts,%s", d.ItemID, bobDN)
+
+	bob := e.bound(t)
+	got := search(t, bob, base, "(|(cn=*friend*)(mail=*friend*)(sn=*friend*)(givenName=*friend*))")
+	if len(got) != 1 || got[0].DN != contactDN || got[0].GetAttributeValue("mobile") != "+44 7700 900123" ||
+		got[0].GetAttributeValue("mail") != "friend@private.test" || got[0].GetAttributeValue("o") != "Hideout" {
+		t.Fatalf("bob's own contact: %v", dns(got))
+	}
+	if got := search(t, bob, "ou=contacts,"+bobDN, "(objectClass=*)"); len(got) != 2 {
+		t.Errorf("bob's contacts subtree: %v", dns(got))
+	}
+
+	alice := e.dial(t)
+	if err := alice.Bind("alice@example.org", "alicepw"); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{contactDN, "ou=contacts," + bobDN} {
+		_, err := alice.Search(ldap.NewSearchRequest(b, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+		if resultCode(err) != ldap.LDAPResultNoSuchObject {
+			t.Errorf("alice reads %s: %v", b, err)
+		}
+	}
+	for _, filter := range []string{"(mail=friend@private.test)", "(cn=*Friend*)", "(objectClass=*)", "(o=Hideout)"} {
+		for _, b := range []string{"", base, bobDN} {
+			for _, e := range search(t, alice, b, filter) {
+				if e.DN == contactDN || e.GetAttributeValue("o") == "Hideout" {
+					t.Errorf("alice found bob's contact with %s under %q", filter, b)
+				}
+			}
+		}
+	}
+	if ok, err := alice.Compare(contactDN, "mail", "friend@private.test"); ok || resultCode(err) != ldap.LDAPResultNoSuchObject {
+		t.Errorf("alice compares bob's contact: %v %v", ok, err)
+	}
+	// A card added later shows once the feed has told the GAL (the folder is cached).
+	if _, err := e.st.AppendPIM(ctx, p, f.ID, store.PIMItem{Content: "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Second Friend\r\nEMAIL:second@private.test\r\nEND:VCARD\r\n"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(search(t, bob, base, "(cn=*friend*)")) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second card never showed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Alice has her own (empty) contacts container and nothing else.
+	if got := search(t, alice, "ou=contacts,uid=alice,ou=people,"+base, "(objectClass=*)"); len(got) != 1 {
+		t.Errorf("alice's contacts: %v", dns(got))
+	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package ldapserver
+
+const raceEnabled = false
