@@ -17,6 +17,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		for _, c := range req.Controls {
 			pagedControl(c.Value)
+			if keys, err := sortKeys(c.Value); err == nil {
+				sortEntries([]*entry{{dn: "a"}, {dn: "b", attrs: []attr{{"cn", []string{"x", "y"}}}}}, keys)
+			}
 		}
 		if req.Search != nil {
 			if d := depth(req.Search.Filter); d > maxDepth {
