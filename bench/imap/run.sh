@@ -413,6 +413,10 @@ Search hits (must match): subject ${R[gatehouse.hits_subject]}/${R[dovecot.hits_
 Idle memory ($conns conns set up $par at a time; readings at +${R[gatehouse.idle_t]}s / +${R[dovecot.idle_t]}s after the last one was up):
   Gatehouse: Pss delta ${R[gatehouse.idle_pss]} KB/conn, Rss delta ${R[gatehouse.idle_rss]} KB/conn (${R[gatehouse.idle_detail]}); first reading ${R[gatehouse.idle_first]}
   Dovecot: imap processes ${R[dovecot.idle_pss]} KB/conn, whole-tree Pss delta ${R[dovecot.idle_tree]} KB/conn (${R[dovecot.idle_detail]}); first reading ${R[dovecot.idle_first]}
+  (Gatehouse's process grows by tens of MiB over the first logins whether or not the
+  connections are kept: each LOGIN verifies an argon2id hash with m=19 MiB, and the Go
+  heap keeps what that churn made it grow to. The marginal row, second half of the
+  connections only, is the cost of holding one more selected, idling connection.)
 $(if ((big > total)); then
 	row "SELECT INBOX, $big msgs (ms)" "$(ms "${R[gatehouse.bigselect]}")" "$(ms "${R[dovecot.bigselect]}")" "%.2f" lower
 	row "UID FETCH 1:* (FLAGS ENVELOPE), $big (ms, med of $big_reps)" "$(ms "${R[gatehouse.bigfetch]}")" "$(ms "${R[dovecot.bigfetch]}")" "%.2f" lower
