@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -86,22 +87,34 @@ func lookup[T any](r *Resolver, k key, fetch func() (T, error)) (T, error) {
 	return v, err
 }
 
+// Each answer is returned as a fresh slice: callers sort and trim what they get, and
+// the cached copy is shared.
+
 // LookupTXT implements Upstream.
 func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	return lookup(r, key{'t', name}, func() ([]string, error) { return r.up.LookupTXT(ctx, name) })
+	v, err := lookup(r, key{'t', name}, func() ([]string, error) { return r.up.LookupTXT(ctx, name) })
+	return slices.Clone(v), err
 }
 
 // LookupMX implements Upstream.
 func (r *Resolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
-	return lookup(r, key{'m', name}, func() ([]*net.MX, error) { return r.up.LookupMX(ctx, name) })
+	v, err := lookup(r, key{'m', name}, func() ([]*net.MX, error) { return r.up.LookupMX(ctx, name) })
+	out := make([]*net.MX, len(v))
+	for i, mx := range v {
+		c := *mx
+		out[i] = &c
+	}
+	return out, err
 }
 
 // LookupIPAddr implements Upstream.
 func (r *Resolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
-	return lookup(r, key{'i', host}, func() ([]net.IPAddr, error) { return r.up.LookupIPAddr(ctx, host) })
+	v, err := lookup(r, key{'i', host}, func() ([]net.IPAddr, error) { return r.up.LookupIPAddr(ctx, host) })
+	return slices.Clone(v), err
 }
 
 // LookupAddr implements Upstream.
 func (r *Resolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
-	return lookup(r, key{'a', addr}, func() ([]string, error) { return r.up.LookupAddr(ctx, addr) })
+	v, err := lookup(r, key{'a', addr}, func() ([]string, error) { return r.up.LookupAddr(ctx, addr) })
+	return slices.Clone(v), err
 }

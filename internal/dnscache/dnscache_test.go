@@ -87,3 +87,21 @@ func TestTemporaryFailuresAreNotCached(t *testing.T) {
 		t.Errorf("cached error returned: %v", err)
 	}
 }
+
+// TestAnswersAreCopies: a caller sorting or editing its answer (the queue sorts MX
+// records) does not change what the next caller gets.
+func TestAnswersAreCopies(t *testing.T) {
+	up := &fakeDNS{calls: map[string]int{}}
+	r := New(up, time.Minute, time.Minute)
+	ctx := context.Background()
+	txt, _ := r.LookupTXT(ctx, "example.net")
+	txt[0] = "changed"
+	mx, _ := r.LookupMX(ctx, "example.net")
+	mx[0].Host = "changed"
+	if again, _ := r.LookupTXT(ctx, "example.net"); again[0] != "v=spf1 -all" {
+		t.Errorf("cached TXT changed through a caller's slice: %q", again)
+	}
+	if again, _ := r.LookupMX(ctx, "example.net"); again[0].Host != "mx.example.net" {
+		t.Errorf("cached MX changed through a caller's slice: %q", again[0].Host)
+	}
+}

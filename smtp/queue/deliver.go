@@ -103,6 +103,9 @@ func (q *Queue) hosts(ctx context.Context, domain string) ([]string, error) {
 	if len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == "") {
 		return nil, permError{fmt.Errorf("%s publishes a null MX: it accepts no mail", domain)}
 	}
+	// Sort a copy: the resolver (a cache, a test's fake) may hand the same slice to
+	// concurrent deliveries.
+	mxs = append([]*net.MX(nil), mxs...)
 	sort.SliceStable(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
 	var out []string
 	for _, mx := range mxs {
