@@ -66,7 +66,7 @@ func (s *Store) AddDomain(ctx context.Context, name string) (Domain, error) {
 
 // Domains lists the hosted domains by name.
 func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT id, name, created FROM domain ORDER BY name")
+	rows, err := s.rq.QueryContext(ctx, "SELECT id, name, created FROM domain ORDER BY name")
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
 func (s *Store) DomainByName(ctx context.Context, name string) (Domain, error) {
 	var d Domain
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, "SELECT id, name, created FROM domain WHERE name = ?", NormalizeDomain(name)).
+	err := s.rq.QueryRowContext(ctx, "SELECT id, name, created FROM domain WHERE name = ?", NormalizeDomain(name)).
 		Scan(&d.ID, &d.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("domain %s: %w", name, ErrNotFound)
@@ -196,7 +196,7 @@ func (t *tx) addressFree(email string) error {
 
 // Account reads an account by id.
 func (s *Store) Account(ctx context.Context, id int64) (Account, error) {
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx, "SELECT "+accountCols+" FROM account WHERE id = ?", id))
+	a, err := scanAccount(s.rq.QueryRowContext(ctx, "SELECT "+accountCols+" FROM account WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("account %d: %w", id, ErrNotFound)
 	}
@@ -209,7 +209,7 @@ func (s *Store) AccountByEmail(ctx context.Context, email string) (Account, erro
 	if err != nil {
 		return Account{}, fmt.Errorf("account %s: %w", email, ErrNotFound)
 	}
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx, "SELECT "+accountCols+" FROM account WHERE email = ?", local+"@"+domain))
+	a, err := scanAccount(s.rq.QueryRowContext(ctx, "SELECT "+accountCols+" FROM account WHERE email = ?", local+"@"+domain))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("account %s: %w", email, ErrNotFound)
 	}
@@ -225,7 +225,7 @@ func (s *Store) ResolveAddress(ctx context.Context, addr string) (int64, error) 
 	}
 	email := local + "@" + domain
 	var id int64
-	err = s.rdb.QueryRowContext(ctx,
+	err = s.rq.QueryRowContext(ctx,
 		"SELECT id FROM account WHERE email = ? UNION ALL SELECT account_id FROM alias WHERE email = ? LIMIT 1",
 		email, email).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -236,7 +236,7 @@ func (s *Store) ResolveAddress(ctx context.Context, addr string) (int64, error) 
 
 // Accounts lists every account by address.
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+accountCols+" FROM account ORDER BY email")
+	rows, err := s.rq.QueryContext(ctx, "SELECT "+accountCols+" FROM account ORDER BY email")
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +421,7 @@ func (s *Store) DeleteAlias(ctx context.Context, addr string) error {
 
 // Aliases lists an account's aliases.
 func (s *Store) Aliases(ctx context.Context, accountID int64) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT email FROM alias WHERE account_id = ? ORDER BY email", accountID)
+	rows, err := s.rq.QueryContext(ctx, "SELECT email FROM alias WHERE account_id = ? ORDER BY email", accountID)
 	if err != nil {
 		return nil, err
 	}

@@ -272,7 +272,7 @@ func (s *Store) purgeFolder(ctx context.Context, account, folder int64) error {
 
 // Folders lists an account's live folders, parents before children.
 func (s *Store) Folders(ctx context.Context, p Principal) ([]Folder, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+folderCols+" FROM folder WHERE account_id = ? AND deleted_modseq IS NULL ORDER BY id", p.AccountID)
+	rows, err := s.rq.QueryContext(ctx, "SELECT "+folderCols+" FROM folder WHERE account_id = ? AND deleted_modseq IS NULL ORDER BY id", p.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func parentsFirst(all []Folder) []Folder {
 
 // Folder reads one live folder.
 func (s *Store) Folder(ctx context.Context, p Principal, id int64) (Folder, error) {
-	f, err := scanFolder(s.rdb.QueryRowContext(ctx, "SELECT "+folderCols+" FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL", id, p.AccountID))
+	f, err := scanFolder(s.rq.QueryRowContext(ctx, "SELECT "+folderCols+" FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL", id, p.AccountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, fmt.Errorf("folder %d: %w", id, ErrNotFound)
 	}
@@ -321,7 +321,7 @@ func (s *Store) Folder(ctx context.Context, p Principal, id int64) (Folder, erro
 
 // FolderByRole finds the live folder holding a special role.
 func (s *Store) FolderByRole(ctx context.Context, p Principal, role Role) (Folder, error) {
-	f, err := scanFolder(s.rdb.QueryRowContext(ctx, "SELECT "+folderCols+" FROM folder WHERE account_id = ? AND role = ? AND deleted_modseq IS NULL", p.AccountID, string(role)))
+	f, err := scanFolder(s.rq.QueryRowContext(ctx, "SELECT "+folderCols+" FROM folder WHERE account_id = ? AND role = ? AND deleted_modseq IS NULL", p.AccountID, string(role)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, fmt.Errorf("folder role %s: %w", role, ErrNotFound)
 	}
@@ -339,7 +339,7 @@ func (s *Store) FolderByPath(ctx context.Context, p Principal, path string) (Fol
 			q = "SELECT " + folderCols + " FROM folder WHERE account_id = ? AND parent_id = ? AND upper(name) = upper(?) AND deleted_modseq IS NULL"
 		}
 		var err error
-		f, err = scanFolder(s.rdb.QueryRowContext(ctx, q, p.AccountID, parent, name))
+		f, err = scanFolder(s.rq.QueryRowContext(ctx, q, p.AccountID, parent, name))
 		if errors.Is(err, sql.ErrNoRows) {
 			return Folder{}, fmt.Errorf("folder %q: %w", path, ErrNotFound)
 		}
@@ -355,7 +355,7 @@ func (s *Store) FolderByPath(ctx context.Context, p Principal, path string) (Fol
 // the cost does not grow with the folder).
 func (s *Store) FolderStatus(ctx context.Context, p Principal, id int64) (FolderStatus, error) {
 	var st FolderStatus
-	err := s.rdb.QueryRowContext(ctx, `SELECT item_count, unseen_count, total_size, uidnext, uidvalidity, highest_modseq
+	err := s.rq.QueryRowContext(ctx, `SELECT item_count, unseen_count, total_size, uidnext, uidvalidity, highest_modseq
 FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL`, id, p.AccountID).
 		Scan(&st.Messages, &st.Unseen, &st.Size, &st.UIDNext, &st.UIDValidity, &st.HighestModseq)
 	if errors.Is(err, sql.ErrNoRows) {

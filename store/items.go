@@ -725,7 +725,7 @@ func (s *Store) Delete(ctx context.Context, p Principal, sel Selector) ([]uint32
 
 // readItem reads an item the principal owns from the reader pool, with extra columns.
 func (s *Store) readItem(ctx context.Context, p Principal, id int64, extraCols string, extra ...any) (Item, error) {
-	it, err := scanItem(s.rdb.QueryRowContext(ctx, `SELECT `+itemCols+extraCols+` FROM item WHERE id = ? AND account_id = ?
+	it, err := scanItem(s.rq.QueryRowContext(ctx, `SELECT `+itemCols+extraCols+` FROM item WHERE id = ? AND account_id = ?
 AND folder_id IN (SELECT id FROM folder WHERE account_id = ? AND deleted_modseq IS NULL)`, id, p.AccountID, p.AccountID), extra...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fmt.Errorf("item %d: %w", id, ErrNotFound)
@@ -744,7 +744,7 @@ func (s *Store) GetItem(ctx context.Context, p Principal, id int64) (Item, error
 // ItemByUID finds an item by folder and uid.
 func (s *Store) ItemByUID(ctx context.Context, p Principal, folder int64, uid uint32) (Item, error) {
 	var id int64
-	err := s.rdb.QueryRowContext(ctx, "SELECT id FROM item WHERE account_id = ? AND folder_id = ? AND uid = ?", p.AccountID, folder, uid).Scan(&id)
+	err := s.rq.QueryRowContext(ctx, "SELECT id FROM item WHERE account_id = ? AND folder_id = ? AND uid = ?", p.AccountID, folder, uid).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Item{}, fmt.Errorf("uid %d: %w", uid, ErrNotFound)
 	}
@@ -793,7 +793,7 @@ func (s *Store) ListItems(ctx context.Context, p Principal, folder int64, r UIDR
 	if r.Last == 0 {
 		last = 1<<32 - 1
 	}
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+itemCols+" FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+	rows, err := s.rq.QueryContext(ctx, "SELECT "+itemCols+" FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
 		p.AccountID, folder, r.First, last)
 	if err != nil {
 		return nil, err
@@ -815,7 +815,7 @@ func (s *Store) FolderUIDs(ctx context.Context, p Principal, folder int64) ([]ui
 	if _, err := s.Folder(ctx, p, folder); err != nil {
 		return nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
+	rows, err := s.rq.QueryContext(ctx, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
 	if err != nil {
 		return nil, err
 	}
@@ -895,7 +895,7 @@ func (t *tx) tombstone(account, modseq int64, it *Item, reason Reason) error {
 // (store.prune_tombstones_after). Clients whose sync state is older then resynchronise
 // from the live items instead (§2 invariant 2).
 func (s *Store) PruneTombstonesBefore(ctx context.Context, cutoff time.Time) (int, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT account_id, max(modseq) FROM tombstone WHERE created < ? GROUP BY account_id", cutoff.Unix())
+	rows, err := s.rq.QueryContext(ctx, "SELECT account_id, max(modseq) FROM tombstone WHERE created < ? GROUP BY account_id", cutoff.Unix())
 	if err != nil {
 		return 0, err
 	}

@@ -51,7 +51,7 @@ func (s *Store) Props(ctx context.Context, p Principal, id int64) ([]Prop, error
 	if _, err := s.readItem(ctx, p, id, ""); err != nil {
 		return nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, "SELECT tag, value, source_hash FROM item_prop WHERE account_id = ? AND item_id = ? ORDER BY tag", p.AccountID, id)
+	rows, err := s.rq.QueryContext(ctx, "SELECT tag, value, source_hash FROM item_prop WHERE account_id = ? AND item_id = ? ORDER BY tag", p.AccountID, id)
 	if err != nil {
 		return nil, err
 	}

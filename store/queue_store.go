@@ -193,7 +193,7 @@ func scanQueue(rows *sql.Rows) ([]QueueEntry, error) {
 // QueueDue lists up to limit recipients whose next attempt is at or before now, oldest
 // message first.
 func (s *Store) QueueDue(ctx context.Context, now time.Time, limit int) ([]QueueEntry, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+queueCols+
+	rows, err := s.rq.QueryContext(ctx, "SELECT "+queueCols+
 		" FROM queue_rcpt r JOIN queue_msg m ON m.id = r.msg_id WHERE r.next_attempt <= ? ORDER BY r.msg_id, r.domain, r.id LIMIT ?",
 		now.Unix(), limit)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Store) QueueDue(ctx context.Context, now time.Time, limit int) ([]Queue
 
 // QueueList lists every queued recipient by message.
 func (s *Store) QueueList(ctx context.Context) ([]QueueEntry, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+queueCols+" FROM queue_rcpt r JOIN queue_msg m ON m.id = r.msg_id ORDER BY r.msg_id, r.id")
+	rows, err := s.rq.QueryContext(ctx, "SELECT "+queueCols+" FROM queue_rcpt r JOIN queue_msg m ON m.id = r.msg_id ORDER BY r.msg_id, r.id")
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (s *Store) QueueList(ctx context.Context) ([]QueueEntry, error) {
 // NextQueueAttempt returns the earliest next attempt in the queue (ok false: empty).
 func (s *Store) NextQueueAttempt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := s.rdb.QueryRowContext(ctx, "SELECT min(next_attempt) FROM queue_rcpt").Scan(&next); err != nil {
+	if err := s.rq.QueryRowContext(ctx, "SELECT min(next_attempt) FROM queue_rcpt").Scan(&next); err != nil {
 		return time.Time{}, false, err
 	}
 	if !next.Valid {
@@ -226,7 +226,7 @@ func (s *Store) NextQueueAttempt(ctx context.Context) (time.Time, bool, error) {
 // QueueMessage returns the raw bytes of a queued message.
 func (s *Store) QueueMessage(ctx context.Context, msgID int64) ([]byte, error) {
 	var hash string
-	err := s.rdb.QueryRowContext(ctx, "SELECT blob_hash FROM queue_msg WHERE id = ?", msgID).Scan(&hash)
+	err := s.rq.QueryRowContext(ctx, "SELECT blob_hash FROM queue_msg WHERE id = ?", msgID).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("queued message %d: %w", msgID, ErrNotFound)
 	}
@@ -367,7 +367,7 @@ type DKIMKey struct {
 func (s *Store) DKIMKeyFor(ctx context.Context, domain string) (DKIMKey, error) {
 	k := DKIMKey{Domain: NormalizeDomain(domain)}
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, "SELECT selector, private_key, created FROM dkim_key WHERE domain = ?", k.Domain).
+	err := s.rq.QueryRowContext(ctx, "SELECT selector, private_key, created FROM dkim_key WHERE domain = ?", k.Domain).
 		Scan(&k.Selector, &k.PrivateKey, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("dkim key for %s: %w", k.Domain, ErrNotFound)

@@ -41,6 +41,7 @@ type Store struct {
 	lock    *os.File
 	wdb     *sql.DB // exactly one connection: the single writer
 	rdb     *sql.DB // read-only pool
+	rq      *readStmts
 	blobs   *blobDir
 	feed    *Feed
 	writes  chan *writeReq
@@ -132,6 +133,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.rdb.SetMaxOpenConns(opts.Readers)
 	s.rdb.SetMaxIdleConns(opts.Readers)
+	s.rq = &readStmts{db: s.rdb, m: map[string]*sql.Stmt{}}
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("store: %w", err))
@@ -224,6 +226,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.stopped
 		s.feed.close()
+		s.rq.close()
 		err = errors.Join(s.rdb.Close(), s.wdb.Close())
 		s.lock.Close()
 	})
