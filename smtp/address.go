@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // errAddress is any address we refuse to route.
@@ -58,23 +60,10 @@ func validLocal(l string) bool {
 	return true
 }
 
-// validDomain accepts a DNS name of at least two labels of letters, digits and
-// hyphens (U-labels allowed for SMTPUTF8); RFC 5321 2.3.5 wants fully qualified names.
+// validDomain accepts a DNS name of at least two labels (RFC 5321 2.3.5 wants fully
+// qualified names); the label rules are the store's.
 func validDomain(d string) bool {
-	if len(d) > 253 || !strings.Contains(d, ".") {
-		return false
-	}
-	for label := range strings.SplitSeq(d, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r > 127) {
-				return false
-			}
-		}
-	}
-	return true
+	return strings.Contains(d, ".") && store.ValidDomain(d)
 }
 
 // domainOf returns the lower-cased domain of an address, "" if it has none.

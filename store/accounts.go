@@ -23,17 +23,19 @@ func SplitAddress(addr string) (local, domain string, err error) {
 		return "", "", fmt.Errorf("%w: %q is not an address", ErrInvalid, addr)
 	}
 	local, domain = addr[:i], NormalizeDomain(addr[i+1:])
-	if strings.ContainsAny(local, " \t\r\n\"<>()[]\\,;:@") || !validDomain(domain) {
+	if strings.ContainsAny(local, " \t\r\n\"<>()[]\\,;:@") || !ValidDomain(domain) {
 		return "", "", fmt.Errorf("%w: %q is not an address", ErrInvalid, addr)
 	}
 	return local, domain, nil
 }
 
-func validDomain(d string) bool {
+// ValidDomain reports whether d is a lower-case DNS name: labels of letters, digits and
+// hyphens (U-labels allowed, for SMTPUTF8), no empty label, at most 253 octets.
+func ValidDomain(d string) bool {
 	if d == "" || len(d) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(d, ".") {
+	for label := range strings.SplitSeq(d, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
@@ -49,7 +51,7 @@ func validDomain(d string) bool {
 // AddDomain starts hosting a domain.
 func (s *Store) AddDomain(ctx context.Context, name string) (Domain, error) {
 	name = NormalizeDomain(name)
-	if !validDomain(name) {
+	if !ValidDomain(name) {
 		return Domain{}, fmt.Errorf("%w: %q is not a domain name", ErrInvalid, name)
 	}
 	d := Domain{Name: name, Created: s.now().Truncate(time.Second)}

@@ -380,7 +380,7 @@ func (s *Store) DKIMKeyFor(ctx context.Context, domain string) (DKIMKey, error) 
 // silently: the published DNS record would stop matching).
 func (s *Store) AddDKIMKey(ctx context.Context, k DKIMKey) error {
 	domain := NormalizeDomain(k.Domain)
-	if !validDomain(domain) || k.Selector == "" || strings.ContainsAny(k.Selector, " ;=\t\r\n") || len(k.PrivateKey) == 0 {
+	if !ValidDomain(domain) || k.Selector == "" || strings.ContainsAny(k.Selector, " ;=\t\r\n") || len(k.PrivateKey) == 0 {
 		return fmt.Errorf("%w: dkim key for %q", ErrInvalid, k.Domain)
 	}
 	return s.write(ctx, func(t *tx) error {
