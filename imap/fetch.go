@@ -52,16 +52,7 @@ func (s *session) targets(numSet goimap.NumSet) []target {
 		}
 		var seqs []uint32
 		for _, r := range set {
-			start, stop := r.Start, r.Stop
-			if start == 0 {
-				start = n
-			}
-			if stop == 0 {
-				stop = n
-			}
-			if start > stop {
-				start, stop = stop, start
-			}
+			start, stop := seqRange(r.Start, r.Stop, n)
 			for cs := start; cs <= min(stop, n) && cs != 0; cs++ {
 				if ss := sel.tracker.DecodeSeqNum(cs); ss != 0 && int(ss) <= len(mb.uids) {
 					seqs = append(seqs, ss)
@@ -82,16 +73,7 @@ func (s *session) targets(numSet goimap.NumSet) []target {
 		}
 		var idx []int
 		for _, r := range set {
-			start, stop := uint32(r.Start), uint32(r.Stop)
-			if start == 0 {
-				start = maxUID
-			}
-			if stop == 0 {
-				stop = maxUID
-			}
-			if start > stop {
-				start, stop = stop, start
-			}
+			start, stop := seqRange(uint32(r.Start), uint32(r.Stop), maxUID)
 			lo, _ := slices.BinarySearch(mb.uids, start)
 			for i := lo; i < len(mb.uids) && mb.uids[i] <= stop; i++ {
 				idx = append(idx, i)

@@ -440,19 +440,24 @@ func (m *candidate) matchHeader(key, value string) bool {
 	return false
 }
 
+// seqRange resolves a sequence-set range (RFC 9051 9: "*" is 0 here and stands for
+// max; "a:b" and "b:a" are the same range) to start <= stop.
+func seqRange(start, stop, max uint32) (uint32, uint32) {
+	if start == 0 {
+		start = max
+	}
+	if stop == 0 {
+		stop = max
+	}
+	if start > stop {
+		start, stop = stop, start
+	}
+	return start, stop
+}
+
 func seqSetHas(set goimap.SeqSet, n, max uint32) bool {
 	for _, r := range set {
-		start, stop := r.Start, r.Stop
-		if start == 0 {
-			start = max
-		}
-		if stop == 0 {
-			stop = max
-		}
-		if start > stop {
-			start, stop = stop, start
-		}
-		if n >= start && n <= stop {
+		if start, stop := seqRange(r.Start, r.Stop, max); n >= start && n <= stop {
 			return true
 		}
 	}
@@ -461,17 +466,7 @@ func seqSetHas(set goimap.SeqSet, n, max uint32) bool {
 
 func uidSetHas(set goimap.UIDSet, u, max uint32) bool {
 	for _, r := range set {
-		start, stop := uint32(r.Start), uint32(r.Stop)
-		if start == 0 {
-			start = max
-		}
-		if stop == 0 {
-			stop = max
-		}
-		if start > stop {
-			start, stop = stop, start
-		}
-		if u >= start && u <= stop {
+		if start, stop := seqRange(uint32(r.Start), uint32(r.Stop), max); u >= start && u <= stop {
 			return true
 		}
 	}
