@@ -69,21 +69,13 @@ func (s *Store) AddDomain(ctx context.Context, name string) (Domain, error) {
 // Domains lists the hosted domains by name.
 func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
 	rows, err := s.rq.QueryContext(ctx, "SELECT id, name, created FROM domain ORDER BY name")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Domain
-	for rows.Next() {
+	return collect(rows, err, func(sc scanner) (Domain, error) {
 		var d Domain
 		var created int64
-		if err := rows.Scan(&d.ID, &d.Name, &created); err != nil {
-			return nil, err
-		}
+		err := sc.Scan(&d.ID, &d.Name, &created)
 		d.Created = time.Unix(created, 0)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return d, err
+	})
 }
 
 // DomainByName finds a hosted domain.
@@ -127,7 +119,7 @@ const accountCols = `id, domain_id, email, password_hash, display_name, given_na
 department, company, office, phone, mobile, street, city, postal_code, country, photo, hidden_from_gal,
 disabled, modseq, pruned_modseq, sync_epoch, usage_bytes, usage_items, quota_bytes, created`
 
-func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
+func scanAccount(sc scanner) (Account, error) {
 	var a Account
 	var created int64
 	err := sc.Scan(&a.ID, &a.DomainID, &a.Email, &a.PasswordHash, &a.DisplayName, &a.GivenName, &a.Surname,
@@ -239,19 +231,7 @@ func (s *Store) ResolveAddress(ctx context.Context, addr string) (int64, error) 
 // Accounts lists every account by address.
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	rows, err := s.rq.QueryContext(ctx, "SELECT "+accountCols+" FROM account ORDER BY email")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanAccount)
 }
 
 // SetPasswordHash replaces an account's password hash.
@@ -424,17 +404,5 @@ func (s *Store) DeleteAlias(ctx context.Context, addr string) error {
 // Aliases lists an account's aliases.
 func (s *Store) Aliases(ctx context.Context, accountID int64) ([]string, error) {
 	rows, err := s.rq.QueryContext(ctx, "SELECT email FROM alias WHERE account_id = ? ORDER BY email", accountID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanOne[string])
 }

@@ -273,19 +273,8 @@ func (s *Store) purgeFolder(ctx context.Context, account, folder int64) error {
 // Folders lists an account's live folders, parents before children.
 func (s *Store) Folders(ctx context.Context, p Principal) ([]Folder, error) {
 	rows, err := s.rq.QueryContext(ctx, "SELECT "+folderCols+" FROM folder WHERE account_id = ? AND deleted_modseq IS NULL ORDER BY id", p.AccountID)
+	all, err := collect(rows, err, scanFolder)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var all []Folder
-	for rows.Next() {
-		f, err := scanFolder(rows)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, f)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return parentsFirst(all), nil

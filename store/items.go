@@ -55,6 +55,9 @@ func scanItem(sc scanner, extra ...any) (Item, error) {
 	return it, err
 }
 
+// scanItemOnly is scanItem without extra columns, for collect.
+func scanItemOnly(sc scanner) (Item, error) { return scanItem(sc) }
+
 func formatServerID(folder, item int64) string {
 	return strconv.FormatInt(folder, 10) + ":" + strconv.FormatInt(item, 10)
 }
@@ -647,19 +650,7 @@ func (t *tx) dropItem(id int64) error {
 
 func (t *tx) itemIDs(q string, args ...any) ([]int64, error) {
 	rows, err := t.query(q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return collect(rows, err, scanOne[int64])
 }
 
 // removeItems deletes items leaving "expunged" tombstones with their uids.
@@ -795,19 +786,7 @@ func (s *Store) ListItems(ctx context.Context, p Principal, folder int64, r UIDR
 	}
 	rows, err := s.rq.QueryContext(ctx, "SELECT "+itemCols+" FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
 		p.AccountID, folder, r.First, last)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanItemOnly)
 }
 
 // FolderUIDs lists a folder's uids in order (IMAP builds its sequence numbers from it).
@@ -816,19 +795,7 @@ func (s *Store) FolderUIDs(ctx context.Context, p Principal, folder int64) ([]ui
 		return nil, err
 	}
 	rows, err := s.rq.QueryContext(ctx, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []uint32
-	for rows.Next() {
-		var u uint32
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanOne[uint32])
 }
 
 // Delta returns what changed in a folder since a modseq: live items and tombstones

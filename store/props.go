@@ -52,22 +52,14 @@ func (s *Store) Props(ctx context.Context, p Principal, id int64) ([]Prop, error
 		return nil, err
 	}
 	rows, err := s.rq.QueryContext(ctx, "SELECT tag, value, source_hash FROM item_prop WHERE account_id = ? AND item_id = ? ORDER BY tag", p.AccountID, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Prop
-	for rows.Next() {
+	return collect(rows, err, func(sc scanner) (Prop, error) {
 		var pr Prop
 		var tag int64
-		if err := rows.Scan(&tag, &pr.Value, &pr.SourceHash); err != nil {
-			return nil, err
-		}
+		err := sc.Scan(&tag, &pr.Value, &pr.SourceHash)
 		pr.Tag = uint32(tag)
 		if pr.Value == nil {
 			pr.Value = []byte{}
 		}
-		out = append(out, pr)
-	}
-	return out, rows.Err()
+		return pr, err
+	})
 }
