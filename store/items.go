@@ -470,11 +470,22 @@ func sameKeywords(a, b []string) bool {
 func (s *Store) SetFlags(ctx context.Context, p Principal, sel Selector, op FlagOp, flags Flags, keywords []string) ([]FlagChange, error) {
 	var out []FlagChange
 	err := s.write(ctx, func(t *tx) error {
-		out = out[:0]
-		items, err := t.selectItems(p, sel)
-		if err != nil {
-			return err
-		}
+		var err error
+		out, _, err = t.setFlags(p, sel, op, flags, keywords)
+		return err
+	})
+	return out, err
+}
+
+// setFlags is SetFlags inside a mutation; it also returns each changed item's modseq
+// before the change, by item id.
+func (t *tx) setFlags(p Principal, sel Selector, op FlagOp, flags Flags, keywords []string) (out []FlagChange, before map[int64]int64, err error) {
+	items, err := t.selectItems(p, sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	before = map[int64]int64{}
+	err = func() error {
 		unseenDelta := 0
 		for _, it := range items {
 			nf, nk := applyFlags(op, it.Flags, it.Keywords, flags, keywords)
@@ -488,6 +499,7 @@ func (s *Store) SetFlags(ctx context.Context, p Principal, sel Selector, op Flag
 					return err
 				}
 				fc.Modseq = m
+				before[it.ID] = it.Modseq
 				if it.Flags&FlagSeen != 0 && nf&FlagSeen == 0 {
 					unseenDelta++
 				} else if it.Flags&FlagSeen == 0 && nf&FlagSeen != 0 {
@@ -500,11 +512,12 @@ func (s *Store) SetFlags(ctx context.Context, p Principal, sel Selector, op Flag
 			out = append(out, fc)
 		}
 		if unseenDelta != 0 {
-			_, err = t.exec("UPDATE folder SET unseen_count = unseen_count + ? WHERE id = ?", unseenDelta, sel.FolderID)
+			_, err := t.exec("UPDATE folder SET unseen_count = unseen_count + ? WHERE id = ?", unseenDelta, sel.FolderID)
+			return err
 		}
-		return err
-	})
-	return out, err
+		return nil
+	}()
+	return out, before, err
 }
 
 // adjustFolder updates a folder's counters when an item enters (+1) or leaves (-1).
@@ -541,7 +554,16 @@ func (t *tx) transfer(p Principal, sel Selector, dest int64, verb string) (src, 
 func (s *Store) Move(ctx context.Context, p Principal, sel Selector, dest int64) ([]Moved, error) {
 	var out []Moved
 	err := s.write(ctx, func(t *tx) error {
-		out = out[:0]
+		var err error
+		out, err = t.move(p, sel, dest)
+		return err
+	})
+	return out, err
+}
+
+// move is Move inside a mutation.
+func (t *tx) move(p Principal, sel Selector, dest int64) (out []Moved, err error) {
+	err = func() error {
 		src, dst, items, err := t.transfer(p, sel, dest, "move")
 		if err != nil {
 			return err
@@ -580,7 +602,7 @@ func (s *Store) Move(ctx context.Context, p Principal, sel Selector, dest int64)
 			return err
 		}
 		return t.touchFolder(p.AccountID, dst.ID, ChangeContent)
-	})
+	}()
 	return out, err
 }
 
