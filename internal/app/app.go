@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatehouse/gatehouse/activesync"
 	"github.com/gatehouse/gatehouse/autodiscover"
 	"github.com/gatehouse/gatehouse/directory"
 	"github.com/gatehouse/gatehouse/directory/ldapserver"
@@ -48,6 +49,7 @@ type App struct {
 	Admin  *admin.Service
 	Queue  *queue.Queue   // outbound delivery
 	GAL    *directory.GAL // the address book in memory, kept by the change feed
+	EAS    *activesync.Handler
 	TLS    *tls.Config
 	Router chi.Router // served on the http and https listeners; ActiveSync and Autodiscover mount here
 
@@ -127,6 +129,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	as := cfg.ActiveSync
+	a.EAS = activesync.New(activesync.Options{
+		Store:                    st,
+		Directory:                a.Dir,
+		Logger:                   log,
+		Hostname:                 cfg.Hostname,
+		AllowPlaintextWithoutTLS: cfg.Auth.AllowPlaintextWithoutTLS,
+		MaxRequestSize:           int64(cfg.Limits.MaxMessageSize),
+		MaxRecipients:            cfg.Limits.MaxRecipients,
+		HeartbeatMin:             time.Duration(as.HeartbeatMin),
+		HeartbeatMax:             time.Duration(as.HeartbeatMax),
+		MaxPingFolders:           as.MaxPingFolders,
+		Policy: activesync.Policy{
+			DevicePasswordEnabled:           as.RequirePassword,
+			MinDevicePasswordLength:         as.MinPasswordLength,
+			MaxDevicePasswordFailedAttempts: as.MaxPasswordFailures,
+		},
+	})
+	activesync.Routes(a.Router, a.EAS)
 	autodiscover.Routes(a.Router, autodiscover.New(autodiscover.Options{
 		Directory:                a.Dir,
 		Hostname:                 cfg.Hostname,

@@ -86,6 +86,9 @@ type Config struct {
 	// The LDAP address book.
 	LDAP LDAP `toml:"ldap"`
 
+	// Exchange ActiveSync: long polls and the device policy.
+	ActiveSync ActiveSync `toml:"activesync"`
+
 	// Logging to standard error.
 	Log Log `toml:"log"`
 }
@@ -114,6 +117,30 @@ type LDAP struct {
 	// Let clients that have not bound search the address book. When false, an
 	// anonymous client reads only the Root DSE and the schema.
 	AllowAnonymous bool `toml:"allow_anonymous"`
+}
+
+// ActiveSync is the [activesync] table.
+type ActiveSync struct {
+	// Shortest heartbeat a phone may ask for in a Ping or a Sync with
+	// HeartbeatInterval (a shorter one is answered with this bound).
+	HeartbeatMin Duration `toml:"heartbeat_min"`
+
+	// Longest heartbeat (and Sync Wait) a phone may ask for. A reverse proxy in
+	// front of Gatehouse must allow requests to last this long plus a minute.
+	HeartbeatMax Duration `toml:"heartbeat_max"`
+
+	// Most folders one Ping may watch.
+	MaxPingFolders int `toml:"max_ping_folders"`
+
+	// Require a device PIN or password. The default policy requires nothing,
+	// which every phone accepts.
+	RequirePassword bool `toml:"require_password"`
+
+	// Shortest device PIN accepted when `require_password` is set (0: no minimum).
+	MinPasswordLength int `toml:"min_password_length"`
+
+	// Wipe the device after this many failed unlock attempts (0: never).
+	MaxPasswordFailures int `toml:"max_password_failures"`
 }
 
 // Queue is the [queue] table.
@@ -309,6 +336,11 @@ func Default() *Config {
 			RetryBase:   Duration(5 * time.Minute),
 			RetryMax:    Duration(4 * time.Hour),
 			Concurrency: 8,
+		},
+		ActiveSync: ActiveSync{
+			HeartbeatMin:   Duration(60 * time.Second),
+			HeartbeatMax:   Duration(3540 * time.Second),
+			MaxPingFolders: 300,
 		},
 		Log: Log{
 			Level:  "info",

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks every value and returns all problems found, each an *Error
@@ -139,6 +140,23 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Queue.Concurrency; n < 1 || n > 1000 {
 		bad("queue.concurrency", "%d is not between 1 and 1000", n)
+	}
+	as := c.ActiveSync
+	if as.HeartbeatMin < Duration(time.Second) {
+		bad("activesync.heartbeat_min", "must be at least 1s")
+	}
+	if as.HeartbeatMax < as.HeartbeatMin {
+		bad("activesync.heartbeat_max", "%s is shorter than activesync.heartbeat_min", as.HeartbeatMax)
+	}
+	if as.MaxPingFolders < 1 || as.MaxPingFolders > 10000 {
+		bad("activesync.max_ping_folders", "%d is not between 1 and 10000", as.MaxPingFolders)
+	}
+	if as.MinPasswordLength < 0 || as.MinPasswordLength > 16 {
+		bad("activesync.min_password_length", "%d is not between 0 and 16", as.MinPasswordLength)
+	}
+	if as.MaxPasswordFailures < 0 || as.MaxPasswordFailures > 16 || as.MaxPasswordFailures == 1 || as.MaxPasswordFailures == 2 || as.MaxPasswordFailures == 3 {
+		// [MS-ASPROV] 2.2.2.35: 4 to 16, or 0 for none.
+		bad("activesync.max_password_failures", "%d is not 0 or between 4 and 16", as.MaxPasswordFailures)
 	}
 
 	switch c.Log.Level {

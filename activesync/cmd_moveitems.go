@@ -1,0 +1,7 @@
+package activesync
+
+// Not built yet: answered 501 by the stub below until its command lands.
+
+func (h *Handler) cmdMoveItems(rq *request) (*response, error) {
+	return &response{status: 501}, nil
+}
