@@ -111,10 +111,14 @@ func (s *Store) UpdateDevice(ctx context.Context, p Principal, deviceID string, 
 		if err := fn(&d); err != nil {
 			return err
 		}
+		var lastSync int64
+		if !d.LastSync.IsZero() {
+			lastSync = d.LastSync.Unix()
+		}
 		_, err = t.exec(`UPDATE eas_device SET device_type = ?, user_agent = ?, protocol_version = ?, policy_key = ?,
 pending_policy_key = ?, wipe = ?, info = ?, state = ?, last_seen = ?, last_sync = ? WHERE id = ?`,
 			d.DeviceType, d.UserAgent, d.ProtocolVersion, d.PolicyKey, d.PendingPolicyKey, d.Wipe, d.Info, d.State,
-			d.LastSeen.Unix(), zeroOrUnix(d.LastSync), d.ID)
+			d.LastSeen.Unix(), lastSync, d.ID)
 		if err != nil {
 			return err
 		}

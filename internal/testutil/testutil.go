@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/testlog"
 )
 
 // LoopbackConfig returns a configuration for a test server: hostname mail.example.org,
@@ -35,7 +36,7 @@ func StartApp(t testing.TB, edit ...func(*config.Config)) *app.App {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config: %v", err)
 	}
-	a, err := app.New(context.Background(), cfg, Logger(t))
+	a, err := app.New(context.Background(), cfg, testlog.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

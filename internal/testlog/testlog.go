@@ -1,4 +1,6 @@
-package testutil
+// Package testlog gives tests a slog.Logger that writes into the test log. It imports
+// nothing of Gatehouse, so that any package's tests may use it.
+package testlog
 
 import (
 	"log/slog"

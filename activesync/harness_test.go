@@ -1,0 +1,208 @@
+package activesync
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse/gatehouse/activesync/wbxml"
+	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/internal/testlog"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// testEnv is one ActiveSync handler over a fresh store, served by httptest on loopback,
+// with one account. Every command's tests start here.
+type testEnv struct {
+	t        testing.TB
+	st       *store.Store
+	dir      *directory.Directory
+	h        *Handler
+	srv      *httptest.Server
+	acct     store.Account
+	email    string
+	password string
+	version  string // MS-ASProtocolVersion sent by do; default 16.1
+}
+
+const testPassword = "correct horse battery staple"
+
+// newTestEnv starts the handler; edit may change its options before it is made.
+func newTestEnv(t testing.TB, edit ...func(*Options)) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dir: t.TempDir(), Logger: testlog.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dir := directory.New(st, directory.Options{DefaultDomain: "example.org", Logger: testlog.Logger(t)})
+	e := &testEnv{t: t, st: st, dir: dir, email: "alice@example.org", password: testPassword, version: "16.1"}
+	e.acct = e.addUser("alice@example.org", "Alice Liddell")
+	opts := Options{Store: st, Directory: dir, Logger: testlog.Logger(t), Hostname: "mail.example.org"}
+	for _, f := range edit {
+		f(&opts)
+	}
+	e.h = New(opts)
+	r := chi.NewRouter()
+	Routes(r, e.h)
+	e.srv = httptest.NewServer(r)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// addUser creates an account with testPassword.
+func (e *testEnv) addUser(email, name string) store.Account {
+	e.t.Helper()
+	acct, _, err := e.dir.CreateUser(context.Background(), directory.NewUser{Email: email, Password: testPassword, Attributes: store.Attributes{DisplayName: name}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return acct
+}
+
+// principal is the test account's store principal.
+func (e *testEnv) principal() store.Principal { return store.Principal{AccountID: e.acct.ID} }
+
+// provisioned registers a device and gives it policy key 1, as a finished Provision
+// would, so that tests of other commands pass the provisioning gate.
+func (e *testEnv) provisioned(deviceID string) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.st.DeviceSeen(ctx, e.principal(), deviceID, "TestPhone", "", e.version); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.UpdateDevice(ctx, e.principal(), deviceID, func(d *store.Device) error { d.PolicyKey = 1; return nil }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// call is one ActiveSync request as a test sends it.
+type call struct {
+	cmd       string
+	device    string // default "TESTDEVICE"
+	user      string // Basic user; default e.email
+	password  string // default e.password
+	version   string // default e.version
+	policyKey string // X-MS-PolicyKey; default "1"
+	query     string // extra plain query parameters, "&ItemId=…"
+	xml       string // request body as XML (wbxml.ParseXML form); "" for none
+	raw       []byte // a raw body instead (Content-Type message/rfc822)
+	header    map[string]string
+}
+
+// reply is what came back.
+type reply struct {
+	status int
+	header http.Header
+	raw    []byte      // the body, un-gzipped
+	body   *wbxml.Node // decoded when WBXML
+}
+
+// do sends c and decodes the answer.
+func (e *testEnv) do(c call) reply {
+	e.t.Helper()
+	if c.device == "" {
+		c.device = "TESTDEVICE"
+	}
+	if c.user == "" {
+		c.user = e.email
+	}
+	if c.password == "" {
+		c.password = e.password
+	}
+	if c.version == "" {
+		c.version = e.version
+	}
+	if c.policyKey == "" {
+		c.policyKey = "1"
+	}
+	var body io.Reader
+	ctype := ""
+	switch {
+	case c.xml != "":
+		n, err := wbxml.ParseXML([]byte(c.xml))
+		if err != nil {
+			e.t.Fatalf("request XML: %v", err)
+		}
+		b, err := wbxml.Encode(n)
+		if err != nil {
+			e.t.Fatalf("encode request: %v", err)
+		}
+		body, ctype = bytes.NewReader(b), wbxml.ContentType
+	case c.raw != nil:
+		body, ctype = bytes.NewReader(c.raw), "message/rfc822"
+	}
+	method := http.MethodPost
+	if c.cmd == "" {
+		method = http.MethodOptions
+	}
+	url := e.srv.URL + Path + "?Cmd=" + c.cmd + "&User=" + c.user + "&DeviceId=" + c.device + "&DeviceType=TestPhone" + c.query
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.SetBasicAuth(c.user, c.password)
+	req.Header.Set("MS-ASProtocolVersion", c.version)
+	if c.policyKey != "-" {
+		req.Header.Set("X-MS-PolicyKey", c.policyKey)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("User-Agent", "Gatehouse-Test/1.0")
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rd io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = zr
+	}
+	raw, err := io.ReadAll(rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), wbxml.ContentType) && len(raw) > 0 {
+		if out.body, err = wbxml.Decode(raw); err != nil {
+			e.t.Fatalf("response is not WBXML: %v", err)
+		}
+	}
+	return out
+}
+
+// deliver puts a message into a folder of the test account through the store.
+func (e *testEnv) deliver(folder int64, raw string) store.Delivered {
+	e.t.Helper()
+	d, err := e.st.Deliver(context.Background(), e.principal(), folder, []byte(raw), store.DeliverOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// folderByRole finds one of the test account's standard folders.
+func (e *testEnv) folderByRole(role store.Role) store.Folder {
+	e.t.Helper()
+	f, err := e.st.FolderByRole(context.Background(), e.principal(), role)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return f
+}
