@@ -71,3 +71,9 @@ func TestBase64Query(t *testing.T) {
 		}
 	}
 }
+
+func TestProvisioningGateResponseValidates(t *testing.T) {
+	e := newTestEnv(t)
+	r := e.do(call{cmd: "Ping", policyKey: "-", xml: `<Ping xmlns="Ping"><HeartbeatInterval>60</HeartbeatInterval></Ping>`})
+	validate(t, r.body, "PingResponse.xsd")
+}

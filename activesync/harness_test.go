@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -205,4 +208,37 @@ func (e *testEnv) folderByRole(role store.Role) store.Folder {
 		e.t.Fatal(err)
 	}
 	return f
+}
+
+// validate checks a response against Microsoft's published schema
+// (../shared/eas-schemas/<schema>, e.g. "FolderSyncResponse.xsd") with xmllint
+// (Debian libxml2-utils). Where a schema is older or stricter than the protocol version
+// under test, say so at the call site rather than skipping.
+func validate(t testing.TB, n *wbxml.Node, schema string) {
+	t.Helper()
+	if n == nil {
+		t.Fatalf("validate %s: no response body", schema)
+	}
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("xmllint not installed (libxml2-utils)")
+		}
+		t.Skip("xmllint not installed")
+	}
+	path, err := filepath.Abs(filepath.Join("..", "..", "shared", "eas-schemas", schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("schema %s: %v", schema, err)
+	}
+	doc := filepath.Join(t.TempDir(), "response.xml")
+	if err := os.WriteFile(doc, []byte(n.XML()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--schema", path, doc).CombinedOutput()
+	if err != nil {
+		t.Errorf("response does not validate against %s: %v\n%s\n%s", schema, err, out, n.XML())
+	}
 }
