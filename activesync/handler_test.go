@@ -77,3 +77,16 @@ func TestProvisioningGateResponseValidates(t *testing.T) {
 	r := e.do(call{cmd: "Ping", policyKey: "-", xml: `<Ping xmlns="Ping"><HeartbeatInterval>60</HeartbeatInterval></Ping>`})
 	validate(t, r.body, "PingResponse.xsd")
 }
+
+func TestFileRefRoundTrip(t *testing.T) {
+	ref := formatFileRef(12, 345, "1.2")
+	f, i, p, err := parseFileRef(ref)
+	if err != nil || f != 12 || i != 345 || p != "1.2" {
+		t.Fatalf("parseFileRef(%q) = %d %d %q %v", ref, f, i, p, err)
+	}
+	for _, bad := range []string{"", "12:345", "12:345:", "12:345:1..2", "12:345:.1", "x:345:1", "12:345:1a"} {
+		if _, _, _, err := parseFileRef(bad); err == nil {
+			t.Errorf("parseFileRef(%q) accepted", bad)
+		}
+	}
+}
