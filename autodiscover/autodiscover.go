@@ -38,9 +38,7 @@ package autodiscover
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -117,47 +115,6 @@ func (h *handler) xmlURL() string {
 	return "https://" + h.opts.Hostname + xmlPath
 }
 
-// peer is the remote address of the connection and whether it is loopback.
-func peer(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
-}
-
-// secure reports whether the request came over TLS: directly, or through a proxy on
-// loopback that says so with X-Forwarded-Proto.
-func secure(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	return peer(r).IsLoopback() && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
-}
-
-// clientIP is the address login throttling counts against: the peer, or behind a proxy
-// on loopback the last address it added to X-Forwarded-For.
-func clientIP(r *http.Request) netip.Addr {
-	ip := peer(r)
-	if !ip.IsLoopback() {
-		return ip
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	if len(xff) == 0 {
-		return ip
-	}
-	parts := strings.Split(xff[len(xff)-1], ",")
-	if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
-		return a.Unmap()
-	}
-	return ip
-}
-
-// plaintextRefused reports whether credentials must not be taken over this request.
 func (h *handler) plaintextRefused(r *http.Request) bool {
-	return !h.opts.AllowPlaintextWithoutTLS && !secure(r) && !peer(r).IsLoopback()
+	return directory.HTTPPlaintextRefused(r, h.opts.AllowPlaintextWithoutTLS)
 }

@@ -1,6 +1,8 @@
 package autodiscover
 
 import (
+	"github.com/gatehouse/gatehouse/directory"
+
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -38,7 +40,7 @@ func (h *handler) serveJSON(w http.ResponseWriter, r *http.Request) {
 	case strings.EqualFold(proto, "AutodiscoverV1"):
 		ans = jsonAnswer{Protocol: "AutodiscoverV1", URL: h.xmlURL()}
 	default:
-		h.log.Debug("json: unsupported protocol", "protocol", proto, "remote", clientIP(r))
+		h.log.Debug("json: unsupported protocol", "protocol", proto, "remote", directory.HTTPClientIP(r))
 		writeJSON(w, http.StatusBadRequest, jsonError{
 			ErrorCode: "InvalidProtocol",
 			ErrorMessage: "The given protocol value '" + printable(proto) +
@@ -46,7 +48,7 @@ func (h *handler) serveJSON(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	h.log.Debug("json", "protocol", ans.Protocol, "remote", clientIP(r))
+	h.log.Debug("json", "protocol", ans.Protocol, "remote", directory.HTTPClientIP(r))
 	writeJSON(w, http.StatusOK, ans)
 }
 

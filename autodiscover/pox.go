@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/directory"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -25,12 +26,7 @@ func (h *handler) serveXML(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.xmlURL(), http.StatusFound)
 		return
 	}
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		h.challenge(w)
-		return
-	}
-	acct, err := h.opts.Directory.Authenticate(r.Context(), user, pass, "autodiscover", clientIP(r))
+	acct, err := h.opts.Directory.AuthenticateHTTP(r, "autodiscover")
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return // the client went away while a failed login was being delayed
@@ -38,7 +34,7 @@ func (h *handler) serveXML(w http.ResponseWriter, r *http.Request) {
 		h.challenge(w)
 		return
 	}
-	log := h.log.With("remote", clientIP(r), "user", acct.Email)
+	log := h.log.With("remote", directory.HTTPClientIP(r), "user", acct.Email)
 	if r.Method != http.MethodPost {
 		// Exchange answers a GET with the Invalid Request error; a client probing with
 		// GET learns that Autodiscover lives here and that its credentials work.
@@ -142,8 +138,7 @@ func (h *handler) fail(w http.ResponseWriter, log *slog.Logger, e envelope, err 
 // challenge answers 401 asking for Basic credentials ([MS-ASHTTP] 3.2.5.1 for the
 // ActiveSync side; RFC 7617).
 func (h *handler) challenge(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="`+h.opts.Hostname+`", charset="UTF-8"`)
-	http.Error(w, "authentication required", http.StatusUnauthorized)
+	directory.Challenge(w, h.opts.Hostname)
 }
 
 func (h *handler) reply(w http.ResponseWriter, status int, e envelope) {
