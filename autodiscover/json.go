@@ -1,11 +1,11 @@
 package autodiscover
 
 import (
-	"github.com/gatehouse/gatehouse/directory"
-
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/directory"
 )
 
 // jsonAnswer is the Autodiscover V2 answer: the URL of one protocol's endpoint.
