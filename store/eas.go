@@ -111,6 +111,9 @@ func (s *Store) UpdateDevice(ctx context.Context, p Principal, deviceID string, 
 		if err := fn(&d); err != nil {
 			return err
 		}
+		if d.State == nil {
+			d.State = []byte{}
+		}
 		var lastSync int64
 		if !d.LastSync.IsZero() {
 			lastSync = d.LastSync.Unix()
@@ -299,6 +302,9 @@ func (s *Store) SyncCommit(ctx context.Context, p Principal, dev Device, fn func
 // PutCollection stores a collection's new state if its generation is still
 // expectGeneration (use -1 to create it); otherwise ErrConflict.
 func (x *SyncTx) PutCollection(c SyncCollection, expectGeneration int64) error {
+	if c.State == nil {
+		c.State = []byte{}
+	}
 	if expectGeneration < 0 {
 		_, err := x.t.exec(`INSERT INTO eas_collection(device, folder_id, generation, state) VALUES(?,?,?,?)
 ON CONFLICT(device, folder_id) DO UPDATE SET generation = excluded.generation, state = excluded.state`, x.dev.ID, c.FolderID, c.Generation, c.State)

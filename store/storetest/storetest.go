@@ -76,6 +76,8 @@ func Run(t *testing.T, b Backend) {
 		{"BlobCollectionAfterGrace", testBlobGrace},
 		{"OrphanBlobCollected", testOrphanBlob},
 		{"DeleteFolderAndAccount", testDeleteFolderAccount},
+		{"EASDevice", testEASDevice},
+		{"EASKnownSet", testEASKnownSet},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
