@@ -66,8 +66,9 @@ type Handler struct {
 	st   *store.Store
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	parked map[parkKey]*parkedRequest // the one long poll (Ping or hanging Sync) per device
+	mu       sync.Mutex
+	parked   map[parkKey]*parkedRequest // the one long poll (Ping or hanging Sync) per device
+	stopping bool
 }
 
 // New makes the ActiveSync handler.

@@ -32,6 +32,9 @@ func (h *Handler) park(rq *request) (ctx context.Context, release func()) {
 		old.cancel(errSuperseded)
 	}
 	h.parked[key] = me
+	if h.stopping {
+		cancel(errShuttingDown)
+	}
 	h.mu.Unlock()
 	return ctx, func() {
 		h.mu.Lock()
@@ -40,5 +43,20 @@ func (h *Handler) park(rq *request) (ctx context.Context, release func()) {
 		}
 		h.mu.Unlock()
 		cancel(nil)
+	}
+}
+
+// errShuttingDown ends every long poll when the server stops.
+var errShuttingDown = errors.New("activesync: server shutting down")
+
+// WakeAll ends every parked Ping and hanging Sync now, as if its heartbeat had expired,
+// so that a shutdown does not wait for them (the first phase of the two-phase shutdown).
+// Requests parked afterwards end at once.
+func (h *Handler) WakeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopping = true
+	for _, p := range h.parked {
+		p.cancel(errShuttingDown)
 	}
 }

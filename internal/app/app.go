@@ -352,6 +352,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 	grace := time.Duration(a.Cfg.ShutdownGrace)
 	gctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
+	if a.EAS != nil {
+		// Parked Pings and hanging Syncs answer now instead of holding the listeners.
+		a.EAS.WakeAll()
+	}
 	a.shutdownListeners(gctx)
 	var errs []error
 	if a.cancel != nil {
