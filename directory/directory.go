@@ -31,6 +31,9 @@ type Options struct {
 	ThrottleWindow   time.Duration
 	Logger           *slog.Logger
 	Now              func() time.Time
+	// AuthCacheTTL is how long verified credentials are remembered (see authCache);
+	// zero: 5 minutes, negative: no cache.
+	AuthCacheTTL time.Duration
 }
 
 // Directory authenticates users and manages accounts over the store.
@@ -45,12 +48,17 @@ type Directory struct {
 	hashing chan struct{}
 	// check is VerifyPassword; tests observe it.
 	check func(hash, secret string) bool
+	cache *authCache
 }
 
 // New makes a Directory.
 func New(st *store.Store, opts Options) *Directory {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	ttl := opts.AuthCacheTTL
+	if ttl == 0 {
+		ttl = 5 * time.Minute
 	}
 	return &Directory{
 		st:       st,
@@ -59,6 +67,7 @@ func New(st *store.Store, opts Options) *Directory {
 		throttle: newThrottle(opts.ThrottleAfter, opts.ThrottleMaxDelay, opts.ThrottleWindow, opts.Now),
 		hashing:  make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		check:    VerifyPassword,
+		cache:    newAuthCache(ttl, 100_000),
 	}
 }
 
@@ -94,9 +103,18 @@ func (d *Directory) Authenticate(ctx context.Context, user, secret, protocol str
 	if err != nil || hash == "" {
 		hash = dummyHash()
 	}
-	match, verr := d.verify(ctx, hash, secret)
-	if verr != nil {
-		return store.Account{}, verr
+	now := d.now()
+	var match bool
+	if err == nil && acct.PasswordHash != "" && d.cache.hit(key, secret, acct.PasswordHash, now) {
+		match = true
+	} else {
+		var verr error
+		if match, verr = d.verify(ctx, hash, secret); verr != nil {
+			return store.Account{}, verr
+		}
+		if match && err == nil && acct.PasswordHash != "" {
+			d.cache.add(key, secret, acct.PasswordHash, now)
+		}
 	}
 	ok := match && err == nil && acct.PasswordHash != "" && !acct.Disabled
 	if !ok {

@@ -204,3 +204,38 @@ func TestConcurrentChecksAreBounded(t *testing.T) {
 	}
 	t.Logf("peak %d of %d", peak, cap(d.hashing))
 }
+
+// TestAuthCache: verified credentials skip argon2id for a while; a wrong password, an
+// expired entry and a changed password do not.
+func TestAuthCache(t *testing.T) {
+	d, _ := newDir(t)
+	ctx := context.Background()
+	if _, _, err := d.CreateUser(ctx, NewUser{Email: "bob@example.org", Password: "s3cret"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	d.opts.Now = func() time.Time { return now }
+	checks := 0
+	d.check = func(hash, secret string) bool { checks++; return VerifyPassword(hash, secret) }
+	ip := netip.MustParseAddr("127.0.0.1")
+	auth := func(pw string) error { _, err := d.Authenticate(ctx, "bob@example.org", pw, "eas", ip); return err }
+	if err := auth("s3cret"); err != nil || checks != 1 {
+		t.Fatalf("first login: %v, %d checks", err, checks)
+	}
+	if err := auth("s3cret"); err != nil || checks != 1 {
+		t.Fatalf("second login: %v, %d checks (want a cache hit)", err, checks)
+	}
+	if err := auth("wrong"); err == nil || checks != 2 {
+		t.Fatalf("wrong password: %v, %d checks", err, checks)
+	}
+	now = now.Add(6 * time.Minute)
+	if err := auth("s3cret"); err != nil || checks != 3 {
+		t.Fatalf("after expiry: %v, %d checks (want a real check)", err, checks)
+	}
+	if err := d.SetPassword(ctx, "bob@example.org", "n3w"); err != nil {
+		t.Fatal(err)
+	}
+	if err := auth("s3cret"); err == nil {
+		t.Fatal("old password accepted from the cache after a password change")
+	}
+}
