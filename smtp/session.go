@@ -338,7 +338,11 @@ func (se *session) received() string {
 	if se.acct != nil {
 		proto += "A"
 	}
-	v := fmt.Sprintf("from %s ([%s]) by %s (Gatehouse) with %s id %s", cleanHelo(se.conn.Hostname()), se.ip, se.s.opts.Hostname, proto, se.cid)
+	client := "localhost" // no connection: a message handed to Server.Submit inside Gatehouse
+	if se.conn != nil {
+		client = fmt.Sprintf("%s ([%s])", cleanHelo(se.conn.Hostname()), se.ip)
+	}
+	v := fmt.Sprintf("from %s by %s (Gatehouse) with %s id %s", client, se.s.opts.Hostname, proto, se.cid)
 	if len(se.rcpts) == 1 {
 		v += " for <" + se.rcpts[0] + ">"
 	}
