@@ -42,6 +42,11 @@ type knownFolder struct {
 	Parent int64  `json:"p"`
 	Name   string `json:"n"`
 	Type   int    `json:"t"`
+	// Created is the folder's create modseq when the device learned of it by its own
+	// FolderCreate, ahead of FolderModseq (so that a deletion the tree delta does not
+	// report, of a folder created after the watermark, still reaches the device); 0
+	// otherwise.
+	Created int64 `json:"c,omitempty"`
 }
 
 // folderSyncSnapshot is the answer to the previous FolderSync key, kept so that a replay
