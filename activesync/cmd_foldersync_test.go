@@ -484,3 +484,41 @@ func TestFolderForCollection(t *testing.T) {
 		}
 	}
 }
+
+// Phones send the same request twice at once: both get the same answer (§2 invariant 4).
+func TestFolderSyncConcurrentReplay(t *testing.T) {
+	e := newTestEnv(t)
+	e.provisioned("TESTDEVICE")
+	ctx := context.Background()
+	key := e.folderSync("0").key
+	for round := range 5 {
+		if _, err := e.st.CreateFolder(ctx, e.principal(), 0, "Round "+strconv.Itoa(round), store.ClassMail); err != nil {
+			t.Fatal(err)
+		}
+		results := make(chan reply, 2)
+		body := `<FolderSync xmlns="FolderHierarchy"><SyncKey>` + key + `</SyncKey></FolderSync>`
+		for range 2 {
+			go func() { results <- e.do(call{cmd: "FolderSync", xml: body}) }()
+		}
+		a, b := <-results, <-results
+		for _, r := range []reply{a, b} {
+			if r.status == 503 {
+				continue // told to retry: allowed, never a wrong answer
+			}
+			if r.status != 200 || r.body.ChildText("Status") != "1" || r.body.Child("Changes").ChildText("Count") != "1" {
+				t.Fatalf("round %d: HTTP %d %s", round, r.status, r.raw)
+			}
+		}
+		if a.status == 200 && b.status == 200 && !bytes.Equal(a.raw, b.raw) {
+			t.Fatalf("round %d: two answers to one key:\n%s\n%s", round, a.body.XML(), b.body.XML())
+		}
+		ok := a
+		if ok.status != 200 {
+			ok = b
+		}
+		if ok.status != 200 {
+			t.Fatalf("round %d: both told to retry", round)
+		}
+		key = ok.body.ChildText("SyncKey")
+	}
+}
