@@ -25,16 +25,17 @@ const nsFolder = "FolderHierarchy"
 
 // Command-level statuses ([MS-ASCMD] 2.2.3.177.2–2.2.3.177.6).
 const (
-	folderStatusOK            = 1
-	folderStatusExists        = 2  // Create, Update: name taken; Update: special folder
-	folderStatusSpecial       = 3  // Delete: special folder; Create: special parent
-	folderStatusNotFound      = 4  // Update, Delete: no such folder
-	folderStatusNoParent      = 5  // Create, Update: no such parent
-	folderStatusServerError   = 6  // server error
-	folderStatusBadKey        = 9  // synchronization key mismatch or invalid
-	folderStatusBadRequest    = 10 // incorrectly formatted request
-	folderStatusUnknownReason = 11 // unknown error
+	folderStatusOK         = 1
+	folderStatusExists     = 2  // Create, Update: name taken; Update: special folder
+	folderStatusSpecial    = 3  // Delete: special folder
+	folderStatusNotFound   = 4  // Update, Delete: no such folder
+	folderStatusNoParent   = 5  // Create, Update: no such parent
+	folderStatusBadKey     = 9  // synchronization key mismatch or invalid
+	folderStatusBadRequest = 10 // incorrectly formatted request
 )
+
+// Server faults are not given Status 6 (server error): they go to writeError as HTTP
+// 500 or 503, which every client retries.
 
 // hierarchyKey is a hierarchy SyncKey: the account's sync epoch, so that a restore
 // invalidates every key handed out before it, and the device's generation.

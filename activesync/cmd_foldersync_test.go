@@ -370,8 +370,8 @@ func TestFolderCreateUpdateDelete(t *testing.T) {
 		t.Errorf("FolderSync after FolderDelete: %+v", res)
 	}
 
-	// Another engineer's view: a folder the device created, renamed and then deleted
-	// elsewhere (IMAP), reaches the device as Update and Delete.
+	// A folder the device created and that was then deleted
+	// elsewhere (IMAP) reaches the device as a Delete, though the tree delta leaves it out.
 	resp = e.folderCmd("FolderCreate", `<SyncKey>`+key+`</SyncKey><ParentId>0</ParentId><DisplayName>Trip</DisplayName><Type>13</Type>`)
 	key = resp.ChildText("SyncKey")
 	trip, _ := strconv.ParseInt(resp.ChildText("ServerId"), 10, 64)

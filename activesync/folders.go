@@ -9,6 +9,7 @@ import (
 )
 
 // Folder types of [MS-ASCMD] 2.2.3.186.3 (FolderSync) and 2.2.3.186.2 (FolderCreate).
+// The journal types (11 default, 16 user-created) have no store class and are not used.
 const (
 	folderTypeGeneric      = 1
 	folderTypeInbox        = 2
@@ -20,12 +21,10 @@ const (
 	folderTypeCalendar     = 8
 	folderTypeContacts     = 9
 	folderTypeNotes        = 10
-	folderTypeJournal      = 11
 	folderTypeUserMail     = 12
 	folderTypeUserCalendar = 13
 	folderTypeUserContacts = 14
 	folderTypeUserTasks    = 15
-	folderTypeUserJournal  = 16
 	folderTypeUserNotes    = 17
 )
 
