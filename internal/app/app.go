@@ -146,6 +146,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			MinDevicePasswordLength:         as.MinPasswordLength,
 			MaxDevicePasswordFailedAttempts: as.MaxPasswordFailures,
 		},
+		// Mail sent from a phone takes the submission listener's path (never served
+		// itself: only its Submit is used).
+		Sender: a.smtpServer(smtp.Submission).(*smtp.Server),
 	})
 	activesync.Routes(a.Router, a.EAS)
 	autodiscover.Routes(a.Router, autodiscover.New(autodiscover.Options{
