@@ -7,6 +7,7 @@
 //	gatehouse domain add DOMAIN | domain list | domain del DOMAIN
 //	gatehouse domain dkim DOMAIN
 //	gatehouse queue list | queue flush | queue delete ID
+//	gatehouse device list [EMAIL] | device wipe EMAIL DEVICEID [--account-only]
 //	gatehouse version
 //
 // While a server runs on the data directory, the admin subcommands send their work to
@@ -48,6 +49,8 @@ const usage = `usage:
   gatehouse domain add DOMAIN | domain list | domain del DOMAIN
   gatehouse domain dkim DOMAIN
   gatehouse queue list | queue flush | queue delete ID
+  gatehouse device list [EMAIL]
+  gatehouse device wipe EMAIL DEVICEID [--account-only]
   gatehouse version
 
 Every subcommand takes --config FILE and --data DIR.
@@ -61,6 +64,7 @@ func main() {
 type cli struct {
 	configFile, dataDir, name string
 	passwordStdin             bool
+	accountOnly               bool
 	stdin                     io.Reader
 	stdout, stderr            io.Writer
 }
@@ -73,6 +77,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.dataDir, "data", "", "data directory (overrides data_dir)")
 	fs.StringVar(&c.name, "name", "", "display name (user add)")
 	fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.BoolVar(&c.accountOnly, "account-only", false, "device wipe: remove only this account's data (ActiveSync 16.1 devices)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) == 0 {
 		if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -102,7 +107,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return c.usageError("serve takes no arguments")
 		}
 		return c.serve(cfg)
-	case "user", "domain", "queue":
+	case "user", "domain", "queue", "device":
 		req, err := c.request(pos)
 		if err != nil {
 			return c.usageError(err.Error())
@@ -185,6 +190,16 @@ func (c *cli) request(pos []string) (admin.Request, error) {
 			if req.ID, err = strconv.ParseInt(pos[2], 10, 64); err != nil || req.ID <= 0 {
 				err = fmt.Errorf("queue delete: %q is not a message id", pos[2])
 			}
+		}
+	case "device.list":
+		if len(pos) > 3 {
+			err = errors.New("usage: gatehouse device list [EMAIL]")
+		} else if len(pos) == 3 {
+			req.Email = pos[2]
+		}
+	case "device.wipe":
+		if err = want(4, "device wipe EMAIL DEVICEID [--account-only]"); err == nil {
+			req.Email, req.DeviceID, req.AccountOnly = pos[2], pos[3], c.accountOnly
 		}
 	default:
 		err = fmt.Errorf("unknown command %q", pos[0]+" "+pos[1])

@@ -20,12 +20,15 @@ import (
 
 // Request is one administration command.
 type Request struct {
-	Op       string `json:"op"` // "user.add", "user.passwd", "user.list", "user.del", "domain.add", "domain.list", "domain.del", "domain.dkim", "queue.list", "queue.flush", "queue.delete"
+	Op       string `json:"op"` // "user.add", "user.passwd", "user.list", "user.del", "domain.add", "domain.list", "domain.del", "domain.dkim", "queue.list", "queue.flush", "queue.delete", "device.list", "device.wipe"
 	Email    string `json:"email,omitempty"`
 	Domain   string `json:"domain,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Password string `json:"password,omitempty"` // empty on user.add/passwd: one is generated and shown
 	ID       int64  `json:"id,omitempty"`       // queue.delete: the queued message
+	// device.wipe: the ActiveSync DeviceId, and whether to remove only this account's data.
+	DeviceID    string `json:"device_id,omitempty"`
+	AccountOnly bool   `json:"account_only,omitempty"`
 }
 
 // Response is what the command prints, and how it exits.
@@ -219,6 +222,8 @@ func (s *Service) do(ctx context.Context, req Request) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("deleted queued message %d (no bounce sent)\n", req.ID), nil
+	case "device.list", "device.wipe":
+		return s.device(ctx, req)
 	case "domain.list":
 		ds, err := s.st.Domains(ctx)
 		if err != nil {
