@@ -86,7 +86,7 @@ func (h *Handler) emailApplicationData(ctx context.Context, rq *request, it stor
 		if s := addressList(env.Bcc); s != "" {
 			ad.Add(wbxml.NewText("Email2", "Bcc", s))
 		}
-		ad.Add(wbxml.NewText("AirSyncBase", "IsDraft", boolText(it.Flags&store.FlagDraft != 0)))
+		ad.Add(wbxml.NewText("Email2", "IsDraft", boolText(it.Flags&store.FlagDraft != 0)))
 	}
 	return ad, nil
 }

@@ -65,7 +65,7 @@ type syncOptions struct {
 	BodyPrefs      []bodyPreference `json:"bp,omitempty"`
 	BodyPartPrefs  []bodyPreference `json:"bpp,omitempty"`
 	MIMESupport    int              `json:"ms,omitempty"`
-	MIMETruncation int              `json:"mt,omitempty"`
+	MIMETruncation *int             `json:"mt,omitempty"` // nil: not truncated
 	// Conflict: 0 client wins, 1 server wins (the default, [MS-ASCMD] 2.2.3.34).
 	Conflict int `json:"cf,omitempty"`
 	// KeepDeletes is DeletesAsMoves = 0: a client Delete removes for good
@@ -73,6 +73,15 @@ type syncOptions struct {
 	KeepDeletes bool `json:"nd,omitempty"`
 	// WindowSize is the collection's last WindowSize (0: the default).
 	WindowSize int `json:"ws,omitempty"`
+}
+
+// bodyOptions are the body options of the collection, for its Adds and Fetches.
+func (o syncOptions) bodyOptions() bodyOptions {
+	bo := bodyOptions{Prefs: o.BodyPrefs, PartPrefs: o.BodyPartPrefs, MIMESupport: o.MIMESupport, MIMETruncation: -1}
+	if o.MIMETruncation != nil {
+		bo.MIMETruncation = *o.MIMETruncation
+	}
+	return bo
 }
 
 // newCollectionState is the state of a collection just reset by SyncKey 0.
