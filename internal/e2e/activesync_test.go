@@ -251,4 +251,3 @@ func fetchBody(t *testing.T, c *imapclient.Client, seq uint32) string {
 	}
 	return ""
 }
-
