@@ -285,11 +285,18 @@ func (h *Handler) fetchItem(ctx context.Context, rq *request, collectionID, serv
 	return ioSuccess, "Email", props, nil
 }
 
-// itemFetchProperties renders a mail item as ItemOperations Properties. The email
-// ApplicationData renderer (email.go) is not in this tree yet, so an item Fetch answers
-// "action not supported" until it is.
+// itemFetchProperties renders a mail item as ItemOperations Properties: the children a
+// Sync Add's ApplicationData has ([MS-ASCMD] 2.2.3.139.2), with the bodies the Fetch's
+// Options ask for.
 func (h *Handler) itemFetchProperties(ctx context.Context, rq *request, it store.Item, opts *wbxml.Node) (*wbxml.Node, int, error) {
-	return nil, ioNotSupported, nil
+	ad, err := h.emailApplicationData(ctx, rq, it, parseBodyOptions(opts))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ioNotFound, nil // deleted meanwhile
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return wbxml.NewElem(nsIO, "Properties", ad.Children...), ioSuccess, nil
 }
 
 // moveBodyDataToParts replaces the inline data of each airsyncbase:Body in props with a
