@@ -151,7 +151,7 @@ func (e *testEnv) provisionDevice(device, version string) string {
 	return final
 }
 
-func (e *testEnv) device(id string) store.Device {
+func (e *testEnv) storedDevice(id string) store.Device {
 	e.t.Helper()
 	d, err := e.st.Device(context.Background(), e.principal(), id)
 	if err != nil {
@@ -161,7 +161,7 @@ func (e *testEnv) device(id string) store.Device {
 }
 
 // gated says whether the provisioning gate refused a request (449, or Status 140/142/144).
-func gated(r reply) bool {
+func refusedByGate(r reply) bool {
 	if r.status == 449 {
 		return true
 	}
@@ -199,7 +199,7 @@ func TestProvisionAndroid141(t *testing.T) {
 		t.Errorf("the default policy requires something: %v", doc)
 	}
 	temp := pol.ChildText("PolicyKey")
-	d := e.device(dev)
+	d := e.storedDevice(dev)
 	if temp == "" || temp == "0" || strconv.FormatUint(uint64(d.PendingPolicyKey), 10) != temp || d.PolicyKey != 0 {
 		t.Fatalf("temporary key %q, stored pending %d, key %d", temp, d.PendingPolicyKey, d.PolicyKey)
 	}
@@ -212,7 +212,7 @@ func TestProvisionAndroid141(t *testing.T) {
 
 	// The temporary key does not pass the gate.
 	r = e.do(call{cmd: "FolderSync", device: dev, policyKey: temp, xml: folderSyncInitial})
-	if !gated(r) {
+	if !refusedByGate(r) {
 		t.Errorf("FolderSync with the temporary key passed the gate: %d %v", r.status, r.body)
 	}
 
@@ -231,7 +231,7 @@ func TestProvisionAndroid141(t *testing.T) {
 	if r.body.ChildText("Status") != "1" || pol.ChildText("Status") != "1" || final == "" || final == temp || pol.Has("Data") {
 		t.Fatalf("phase 2: %v", r.body)
 	}
-	d = e.device(dev)
+	d = e.storedDevice(dev)
 	if strconv.FormatUint(uint64(d.PolicyKey), 10) != final || d.PendingPolicyKey != 0 {
 		t.Fatalf("stored key %d pending %d, answered %s", d.PolicyKey, d.PendingPolicyKey, final)
 	}
@@ -240,18 +240,18 @@ func TestProvisionAndroid141(t *testing.T) {
 	if pol := policyOf(t, r); pol.ChildText("Status") != "5" {
 		t.Errorf("replayed acknowledgement: %v", r.body)
 	}
-	if d := e.device(dev); strconv.FormatUint(uint64(d.PolicyKey), 10) != final {
+	if d := e.storedDevice(dev); strconv.FormatUint(uint64(d.PolicyKey), 10) != final {
 		t.Errorf("a replayed acknowledgement changed the key to %d", d.PolicyKey)
 	}
 
 	r = e.do(call{cmd: "FolderSync", device: dev, policyKey: final, xml: folderSyncInitial})
-	if gated(r) {
+	if refusedByGate(r) {
 		t.Fatalf("FolderSync with the final key is refused: %d %v", r.status, r.body)
 	}
 	// Android omits the policy key on Ping. (A heartbeat below the minimum, so that the
 	// Ping answers at once whatever it decides.)
 	r = e.do(call{cmd: "Ping", device: dev, policyKey: "-", xml: `<Ping xmlns="Ping"><HeartbeatInterval>1</HeartbeatInterval></Ping>`})
-	if gated(r) {
+	if refusedByGate(r) {
 		t.Errorf("Ping of a provisioned device is refused: %d %v", r.status, r.body)
 	}
 }
@@ -271,7 +271,7 @@ func TestProvision121(t *testing.T) {
 	}
 	final := e.provisionDevice("TESTDEVICE", "12.1")
 	r = e.do(call{cmd: "FolderSync", policyKey: final, xml: folderSyncInitial})
-	if gated(r) {
+	if refusedByGate(r) {
 		t.Fatalf("FolderSync with the final key: HTTP %d %v", r.status, r.body)
 	}
 }
@@ -292,7 +292,7 @@ func TestProvisionIOS161(t *testing.T) {
 		r.body.Child("UserInformation").ChildText("Status") != "1" {
 		t.Fatalf("Settings before Provision: %d %v", r.status, r.body)
 	}
-	if info := loadDeviceInformation(e.device(dev).Info); info.Model != "iPhone15,2" || info.OS != "iOS 17.4 21E219" {
+	if info := loadDeviceInformation(e.storedDevice(dev).Info); info.Model != "iPhone15,2" || info.OS != "iOS 17.4 21E219" {
 		t.Errorf("stored device information: %+v", info)
 	}
 
@@ -305,14 +305,14 @@ func TestProvisionIOS161(t *testing.T) {
 	if r.body.Children[0].Name() != "Settings:DeviceInformation" || r.body.Children[0].ChildText("Settings:Status") != "1" {
 		t.Fatalf("Provision with DeviceInformation at 16.1: %v", r.body)
 	}
-	if info := loadDeviceInformation(e.device(dev).Info); info.Model != "iPhone15,3" {
+	if info := loadDeviceInformation(e.storedDevice(dev).Info); info.Model != "iPhone15,3" {
 		t.Errorf("Provision did not store the device information: %+v", info)
 	}
 	temp := policyOf(t, r).ChildText("PolicyKey")
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: temp, xml: provisionAck(temp, 1)})
 	final := policyOf(t, r).ChildText("PolicyKey")
 	r = e.do(call{cmd: "FolderSync", device: dev, policyKey: final, xml: folderSyncInitial})
-	if gated(r) {
+	if refusedByGate(r) {
 		t.Fatalf("FolderSync after provisioning: %d %v", r.status, r.body)
 	}
 }
@@ -352,7 +352,7 @@ func TestRemoteWipe(t *testing.T) {
 	if r.body.ChildText("Status") != "2" || !r.body.Has("RemoteWipe") {
 		t.Fatalf("failed wipe acknowledgement: %v", r.body)
 	}
-	if d := e.device(dev); d.Wipe != store.WipeRequested {
+	if d := e.storedDevice(dev); d.Wipe != store.WipeRequested {
 		t.Fatalf("wipe state after a failure: %d", d.Wipe)
 	}
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: final, xml: wipeAck("RemoteWipe", 1)})
@@ -360,7 +360,7 @@ func TestRemoteWipe(t *testing.T) {
 	if r.body.ChildText("Status") != "1" || r.body.Has("RemoteWipe") {
 		t.Fatalf("wipe acknowledgement: %v", r.body)
 	}
-	d := e.device(dev)
+	d := e.storedDevice(dev)
 	if d.Wipe != store.WipeDone || d.PolicyKey != 0 {
 		t.Fatalf("after the acknowledgement: wipe %d key %d", d.Wipe, d.PolicyKey)
 	}
@@ -412,8 +412,8 @@ func TestAccountOnlyWipe(t *testing.T) {
 		t.Fatalf("account-only wipe directive: %v", r.body)
 	}
 	r = e.do(call{cmd: "Provision", device: "IPHONE", policyKey: final, xml: wipeAck("AccountOnlyRemoteWipe", 1)})
-	if r.body.ChildText("Status") != "1" || e.device("IPHONE").Wipe != store.WipeDone {
-		t.Fatalf("account-only wipe acknowledgement: %v, wipe %d", r.body, e.device("IPHONE").Wipe)
+	if r.body.ChildText("Status") != "1" || e.storedDevice("IPHONE").Wipe != store.WipeDone {
+		t.Fatalf("account-only wipe acknowledgement: %v, wipe %d", r.body, e.storedDevice("IPHONE").Wipe)
 	}
 
 	// A device that speaks 14.1 cannot be asked for an account-only wipe.
@@ -422,7 +422,7 @@ func TestAccountOnlyWipe(t *testing.T) {
 	if !errors.Is(err, ErrAccountOnlyWipeUnsupported) {
 		t.Fatalf("account-only wipe of a 14.1 device: %v", err)
 	}
-	if e.device("ANDROID").Wipe != store.WipeNone {
+	if e.storedDevice("ANDROID").Wipe != store.WipeNone {
 		t.Fatal("a refused wipe request changed the device")
 	}
 
@@ -465,7 +465,7 @@ func TestProvisionErrors(t *testing.T) {
 	}
 	// A wipe acknowledgement with no wipe pending changes nothing.
 	r := e.do(call{cmd: "Provision", policyKey: "0", xml: wipeAck("RemoteWipe", 1)})
-	if r.body.ChildText("Status") != "1" || e.device("TESTDEVICE").Wipe != store.WipeNone {
+	if r.body.ChildText("Status") != "1" || e.storedDevice("TESTDEVICE").Wipe != store.WipeNone {
 		t.Errorf("unsolicited wipe acknowledgement: %v", r.body)
 	}
 	// A malformed DeviceInformation fails alone; the policy is still handed out.
@@ -495,7 +495,7 @@ func TestProvisionConfiguredPolicy(t *testing.T) {
 	// Status 2: partial success ([MS-ASPROV] 2.2.2.54.1 in requests).
 	r = e.do(call{cmd: "Provision", policyKey: temp, xml: provisionAck(temp, 2)})
 	validateEAS(t, r.body, "Provision")
-	if r.body.ChildText("Status") != "139" || r.body.Has("Policies") || e.device("TESTDEVICE").PolicyKey != 0 {
+	if r.body.ChildText("Status") != "139" || r.body.Has("Policies") || e.storedDevice("TESTDEVICE").PolicyKey != 0 {
 		t.Fatalf("partial application of a demanding policy: %v", r.body)
 	}
 

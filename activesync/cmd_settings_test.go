@@ -24,7 +24,7 @@ func TestSettingsUserInformation(t *testing.T) {
 		t.Fatalf("16.1 UserInformation: %d %v", r.status, r.body)
 	}
 	acct := ui.Path("Get", "Accounts", "Account")
-	addrs := texts(acct.Child("EmailAddresses").All("SMTPAddress"))
+	addrs := nodeTexts(acct.Child("EmailAddresses").All("SMTPAddress"))
 	if acct.ChildText("UserDisplayName") != "Alice Liddell" || len(addrs) != 2 || addrs[0] != "alice@example.org" ||
 		addrs[1] != "a.liddell@example.org" || acct.Child("EmailAddresses").ChildText("PrimarySmtpAddress") != "alice@example.org" {
 		t.Errorf("16.1 account: %v", ui)
@@ -36,13 +36,13 @@ func TestSettingsUserInformation(t *testing.T) {
 	r = e.do(call{cmd: "Settings", version: "14.0", policyKey: "0", xml: req})
 	validateEAS(t, r.body, "Settings")
 	get := r.body.Path("UserInformation", "Get")
-	addrs = texts(get.Child("EmailAddresses").All("SMTPAddress"))
+	addrs = nodeTexts(get.Child("EmailAddresses").All("SMTPAddress"))
 	if len(addrs) != 2 || addrs[1] != "a.liddell@example.org" || get.Has("Accounts") || get.Child("EmailAddresses").Has("PrimarySmtpAddress") {
 		t.Errorf("14.0 UserInformation: %v", r.body)
 	}
 }
 
-func texts(ns []*wbxml.Node) []string {
+func nodeTexts(ns []*wbxml.Node) []string {
 	var out []string
 	for _, n := range ns {
 		out = append(out, n.Text)
@@ -99,7 +99,7 @@ func TestSettingsDeviceInformationAllVersions(t *testing.T) {
 		if r.body.Child("DeviceInformation").ChildText("Status") != "1" {
 			t.Fatalf("%s: %v", v, r.body)
 		}
-		info := loadDeviceInformation(e.device("TESTDEVICE").Info)
+		info := loadDeviceInformation(e.storedDevice("TESTDEVICE").Info)
 		if info.Model != "M-"+v || !info.EnableOutboundSMS || info.Version != deviceInfoVersion {
 			t.Errorf("%s: stored %+v", v, info)
 		}
