@@ -320,7 +320,8 @@ func (h *Handler) syncRequestFor(rq *request) (*syncRequest, int, error) {
 	}
 	b, err := wbxml.Encode(sr.cacheNode())
 	if err != nil {
-		return nil, 0, err
+		rq.log.Info("sync: request not remembered", "err", err)
+		return sr, 0, nil
 	}
 	if !bytes.Equal(b, ds.LastSync) {
 		if _, err := h.updateDeviceState(rq.ctx, rq, func(s *deviceState) error { s.LastSync = b; return nil }); err != nil {
@@ -940,7 +941,15 @@ func applyDelete(x *store.SyncTx, folder, trash int64, keep bool, cmd clientComm
 	touched[it.ID] = true
 	sel := store.Selector{FolderID: folder, IDs: []int64{it.ID}}
 	if !keep && trash != 0 && trash != folder {
-		_, err = x.Move(sel, trash)
+		var moved []store.Moved
+		moved, err = x.Move(sel, trash)
+		// Unlike MoveItems, a Delete does not tell the device where the item went:
+		// the Trash collection sends it as an Add.
+		for _, mv := range moved {
+			if err == nil {
+				err = x.Forget(trash, mv.NewItemID)
+			}
+		}
 	} else {
 		_, err = x.Delete(sel)
 	}

@@ -643,3 +643,188 @@ func validateSync(t *testing.T, n *wbxml.Node) {
 		t.Errorf("response does not validate against SyncResponse.xsd: %v\n%s\n%s", err, out, n.XML())
 	}
 }
+
+func TestSyncSameRequestTwiceAtOnce(t *testing.T) {
+	e := newSyncEnv(t)
+	inbox := e.folderByRole(store.RoleInbox)
+	for i := range 20 {
+		e.deliver(inbox.ID, syncTestMessage(i, "twice"))
+	}
+	k := e.sync(inbox.ID, "0", "").key
+	results := make(chan syncResult, 2)
+	for range 2 {
+		go func() { results <- e.syncRaw(call{xml: syncXML(inbox.ID, k, `<WindowSize>5</WindowSize>`, "")}) }()
+	}
+	a, b := <-results, <-results
+	if a.collStatus != 1 || b.collStatus != 1 {
+		t.Fatalf("statuses %d and %d", a.collStatus, b.collStatus)
+	}
+	// Both get the same answer: one made it, the other is its replay.
+	if !bytes.Equal(a.raw, b.raw) {
+		t.Errorf("two answers to one key:\n%s\n%s", a.body, b.body)
+	}
+	seen := map[string]bool{}
+	for _, s := range a.adds {
+		seen[s] = true
+	}
+	key := a.key
+	for {
+		r := e.sync(inbox.ID, key, `<WindowSize>5</WindowSize>`)
+		for _, s := range r.adds {
+			if seen[s] {
+				t.Fatalf("%s sent twice", s)
+			}
+			seen[s] = true
+		}
+		key = r.key
+		if !r.more {
+			break
+		}
+	}
+	if len(seen) != 20 {
+		t.Errorf("%d items, want 20", len(seen))
+	}
+}
+
+func FuzzParseSyncRequest(f *testing.F) {
+	for _, x := range []string{
+		syncXML(5, "0", "", ""),
+		syncXML(5, "1:3", `<DeletesAsMoves>1</DeletesAsMoves><GetChanges/><WindowSize>100</WindowSize><Options><FilterType>3</FilterType>`+
+			`<airsyncbase:BodyPreference><airsyncbase:Type>2</airsyncbase:Type><airsyncbase:TruncationSize>5000</airsyncbase:TruncationSize>`+
+			`<airsyncbase:AllOrNone>1</airsyncbase:AllOrNone><airsyncbase:Preview>100</airsyncbase:Preview></airsyncbase:BodyPreference>`+
+			`<MIMESupport>2</MIMESupport><MIMETruncation>8</MIMETruncation></Options>`+
+			`<Commands><Change><ServerId>5:9</ServerId><ApplicationData><email:Read>1</email:Read></ApplicationData></Change>`+
+			`<Delete><ServerId>5:10</ServerId></Delete><Fetch><ServerId>5:11</ServerId></Fetch>`+
+			`<Add><ClientId>c1</ClientId><ApplicationData><email:Subject>x</email:Subject></ApplicationData></Add></Commands>`, `<Wait>5</Wait><WindowSize>50</WindowSize>`),
+		`<Sync xmlns="AirSync"><Partial/><HeartbeatInterval>600</HeartbeatInterval></Sync>`,
+		`<Sync xmlns="AirSync"><Wait>1</Wait><HeartbeatInterval>60</HeartbeatInterval></Sync>`,
+	} {
+		n, err := wbxml.ParseXML([]byte(x))
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := wbxml.Encode(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := wbxml.Decode(b)
+		if err != nil {
+			return
+		}
+		sr, err := parseSyncRequest(n)
+		if err != nil {
+			return
+		}
+		// What is remembered for an empty Sync must read back as the same request.
+		c, err := wbxml.Encode(sr.cacheNode())
+		if err != nil {
+			return // a CollectionId with NUL cannot be re-encoded; it is never remembered then
+		}
+		m, err := wbxml.Decode(c)
+		if err != nil {
+			t.Fatalf("remembered request does not decode: %v", err)
+		}
+		again, err := parseSyncRequest(m)
+		if err != nil || len(again.collections) != len(sr.collections) {
+			t.Fatalf("remembered request reads back differently: %v", err)
+		}
+		for _, col := range sr.collections {
+			parseBodyOptions(col.options)
+		}
+	})
+}
+
+func TestSyncDeletesAndTrash(t *testing.T) {
+	e := newSyncEnv(t)
+	ctx := context.Background()
+	inbox := e.folderByRole(store.RoleInbox)
+	trash := e.folderByRole(store.RoleTrash)
+	d1 := e.deliver(inbox.ID, syncTestMessage(1, "to trash"))
+	d2 := e.deliver(inbox.ID, syncTestMessage(2, "for good"))
+	key, _ := e.syncFillAll(inbox.ID, "")
+	tkey, _ := e.syncFillAll(trash.ID, "")
+
+	// DeletesAsMoves (default): the item shows up in the Trash collection as an Add.
+	key = e.sync(inbox.ID, key, `<Commands><Delete><ServerId>`+syncSID(inbox.ID, d1.ItemID)+`</ServerId></Delete></Commands>`).key
+	r := e.sync(trash.ID, tkey, "")
+	if len(r.adds) != 1 || r.adds[0] != syncSID(trash.ID, d1.ItemID) {
+		t.Fatalf("Trash after a delete: adds %v", r.adds)
+	}
+	tkey = r.key
+	// DeletesAsMoves 0: gone for good.
+	e.sync(inbox.ID, key, `<DeletesAsMoves>0</DeletesAsMoves><Commands><Delete><ServerId>`+syncSID(inbox.ID, d2.ItemID)+`</ServerId></Delete></Commands>`)
+	if _, err := e.st.GetItem(ctx, e.principal(), d2.ItemID); err == nil {
+		t.Error("DeletesAsMoves 0 left the item")
+	}
+	// Deleting in the Trash deletes.
+	e.sync(trash.ID, tkey, `<Commands><Delete><ServerId>`+syncSID(trash.ID, d1.ItemID)+`</ServerId></Delete></Commands>`)
+	if _, err := e.st.GetItem(ctx, e.principal(), d1.ItemID); err == nil {
+		t.Error("a delete in the Trash left the item")
+	}
+}
+
+func TestSyncVersionsAndFetch(t *testing.T) {
+	e := newSyncEnv(t)
+	inbox := e.folderByRole(store.RoleInbox)
+	d := e.deliver(inbox.ID, syncTestMessage(1, "Re: versions"))
+	for _, v := range []string{"12.1", "14.0", "16.1"} {
+		dev := "DEV" + strings.ReplaceAll(v, ".", "")
+		e.provisioned(dev)
+		k := e.syncRaw(call{device: dev, version: v, xml: syncXML(inbox.ID, "0", "", "")}).key
+		r := e.syncRaw(call{device: dev, version: v, xml: syncXML(inbox.ID, k, "", "")})
+		if len(r.adds) != 1 {
+			t.Fatalf("%s: adds %v", v, r.adds)
+		}
+		ad := r.data[r.adds[0]]
+		if has := ad.Has("Email2:ConversationId"); has != (v != "12.1") {
+			t.Errorf("%s: ConversationId present %v", v, has)
+		}
+		if has := ad.Has("Email2:IsDraft"); has != (v == "16.1") {
+			t.Errorf("%s: IsDraft present %v", v, has)
+		}
+		if got := ad.ChildText("Email:ThreadTopic"); got != "versions" {
+			t.Errorf("%s: ThreadTopic %q", v, got)
+		}
+		if got := ad.ChildText("Email:From"); got != `"Bob" <bob@example.net>` && got != "Bob <bob@example.net>" {
+			t.Errorf("%s: From %q", v, got)
+		}
+		// Without BodyPreference the body is plain text.
+		if got := ad.Path("Body", "Type"); got == nil || got.Text != "1" {
+			t.Errorf("%s: body %s", v, ad.Child("AirSyncBase:Body"))
+		}
+		validateSync(t, r.body) // 16.1's IsDraft and Bcc are in Email2.xsd
+		// Fetch answers the item in Responses.
+		r = e.syncRaw(call{device: dev, version: v, xml: syncXML(inbox.ID, r.key, `<GetChanges>0</GetChanges><Commands><Fetch><ServerId>`+
+			syncSID(inbox.ID, d.ItemID)+`</ServerId></Fetch><Fetch><ServerId>`+syncSID(inbox.ID, d.ItemID+100)+`</ServerId></Fetch></Commands>`, "")})
+		fetches := r.responses.All("AirSync:Fetch")
+		if len(fetches) != 2 || fetches[0].ChildText("AirSync:Status") != "1" || !fetches[0].Has("AirSync:ApplicationData") ||
+			fetches[1].ChildText("AirSync:Status") != "8" {
+			t.Errorf("%s: Fetch responses %s", v, r.responses)
+		}
+		validateSync(t, r.body)
+	}
+}
+
+func TestSyncFolderGone(t *testing.T) {
+	e := newSyncEnv(t)
+	ctx := context.Background()
+	f, err := e.st.CreateFolder(ctx, e.principal(), 0, "Projects", store.ClassMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The device learns of the folder through FolderSync, syncs it, then it is deleted.
+	if r := e.do(call{cmd: "FolderSync", xml: `<FolderSync xmlns="FolderHierarchy"><SyncKey>0</SyncKey></FolderSync>`}); r.status != 200 {
+		t.Fatalf("FolderSync: HTTP %d", r.status)
+	}
+	key := e.sync(f.ID, "0", "").key
+	if err := e.st.DeleteFolder(ctx, e.principal(), f.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := e.syncRaw(call{xml: syncXML(f.ID, key, "", "")})
+	if r.collStatus != 12 {
+		t.Errorf("deleted folder: status %d, want 12 (FolderSync required)", r.collStatus)
+	}
+}
