@@ -23,8 +23,8 @@ import (
 // part, or a part that is not a leaf).
 var errAttachmentNotFound = errors.New("activesync: attachment not found")
 
-// attachment is one attachment's content as a client receives it.
-type attachment struct {
+// attachmentContent is one attachment's content as a client receives it.
+type attachmentContent struct {
 	contentType string // "type/subtype", lower case
 	data        []byte // decoded (Content-Transfer-Encoding undone)
 }
@@ -32,35 +32,35 @@ type attachment struct {
 // readAttachment resolves a FileReference ([MS-ASAIRS] 2.2.2.24.2, our format in
 // fileref.go) and returns the decoded part. Errors: errBadFileRef, errAttachmentNotFound,
 // or an unexpected store or I/O error.
-func (h *Handler) readAttachment(ctx context.Context, rq *request, ref string) (attachment, error) {
+func (h *Handler) readAttachment(ctx context.Context, rq *request, ref string) (attachmentContent, error) {
 	folderID, itemID, section, err := parseFileRef(ref)
 	if err != nil {
-		return attachment{}, err
+		return attachmentContent{}, err
 	}
 	nums, err := message.ParseSection(section)
 	if err != nil || len(nums) == 0 {
-		return attachment{}, errBadFileRef
+		return attachmentContent{}, errBadFileRef
 	}
 	it, err := h.st.GetItem(ctx, rq.p, itemID)
 	if errors.Is(err, store.ErrNotFound) {
-		return attachment{}, errAttachmentNotFound
+		return attachmentContent{}, errAttachmentNotFound
 	}
 	if err != nil {
-		return attachment{}, err
+		return attachmentContent{}, err
 	}
 	if it.FolderID != folderID || it.Class != store.ClassMail || it.BlobHash == "" {
-		return attachment{}, errAttachmentNotFound
+		return attachmentContent{}, errAttachmentNotFound
 	}
 	parsed, err := h.st.Structure(ctx, rq.p, itemID)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
-		return attachment{}, errAttachmentNotFound
+		return attachmentContent{}, errAttachmentNotFound
 	}
 	if err != nil {
-		return attachment{}, err
+		return attachmentContent{}, err
 	}
 	part := parsed.Structure.Find(nums)
 	if part == nil || len(part.Children) > 0 || part.BodyStart < 0 || part.End < part.BodyStart {
-		return attachment{}, errAttachmentNotFound
+		return attachmentContent{}, errAttachmentNotFound
 	}
 	contentType := part.Type + "/" + part.Subtype
 	for _, a := range parsed.Attachments {
@@ -71,21 +71,21 @@ func (h *Handler) readAttachment(ctx context.Context, rq *request, ref string) (
 	}
 	f, err := h.st.OpenBlob(ctx, rq.p, itemID)
 	if errors.Is(err, store.ErrNotFound) {
-		return attachment{}, errAttachmentNotFound
+		return attachmentContent{}, errAttachmentNotFound
 	}
 	if err != nil {
-		return attachment{}, err
+		return attachmentContent{}, err
 	}
 	defer f.Close()
 	// Read only the part's encoded body, then decode it with the part's offsets moved
 	// to the start of that buffer.
 	body := make([]byte, part.End-part.BodyStart)
 	if _, err := f.ReadAt(body, part.BodyStart); err != nil && !(errors.Is(err, io.EOF) && len(body) == 0) {
-		return attachment{}, fmt.Errorf("activesync: reading attachment %s: %w", ref, err)
+		return attachmentContent{}, fmt.Errorf("activesync: reading attachment %s: %w", ref, err)
 	}
 	shifted := *part
 	shifted.HeaderStart, shifted.BodyStart, shifted.End = 0, 0, int64(len(body))
-	return attachment{contentType: contentType, data: shifted.DecodedBody(body)}, nil
+	return attachmentContent{contentType: contentType, data: shifted.DecodedBody(body)}, nil
 }
 
 // byteRange is an ItemOperations Range ([MS-ASCMD] 2.2.3.143.2): "first-last", both
