@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -682,5 +683,50 @@ func TestItemOperationsFetchItem(t *testing.T) {
 			}
 			validateLinked(t, r.body, "ItemOperationsResponse.xsd")
 		})
+	}
+}
+
+// The base64 query form asks for multipart with its Options parameter's AcceptMultiPart
+// bit ([MS-ASHTTP] 2.2.1.1.1.1.3) instead of the header.
+func TestItemOperationsMultipartBase64Query(t *testing.T) {
+	e := newTestEnv(t)
+	e.provisioned("TESTDEVICE")
+	d := e.deliver(e.folderByRole(store.RoleInbox).ID, attachmentMessage("base64 query"))
+	n, err := wbxml.ParseXML([]byte(fetchAttachmentXML(formatFileRef(d.FolderID, d.ItemID, "2"), "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := wbxml.Encode(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 16.1, ItemOperations (19), locale, DeviceId, policy key 1, DeviceType,
+	// then Options (7) with AcceptMultiPart (0x02).
+	q := []byte{161, 19, 0x09, 0x04, 10}
+	q = append(q, "TESTDEVICE"...)
+	q = append(q, 4, 1, 0, 0, 0, 9)
+	q = append(q, "TestPhone"...)
+	q = append(q, 7, 1, 0x02)
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+Path+"?"+url.QueryEscape(base64Std(q)), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(e.email, e.password)
+	req.Header.Set("Content-Type", wbxml.ContentType)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != multipartContentType {
+		t.Fatalf("HTTP %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	parts := splitMultipart(t, raw)
+	if len(parts) != 2 || !bytes.Equal(parts[1], testAttachment) {
+		t.Fatalf("%d parts; the attachment is not part 1", len(parts))
 	}
 }
