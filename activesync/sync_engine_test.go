@@ -91,3 +91,59 @@ func TestSyncKeyFormat(t *testing.T) {
 		}
 	}
 }
+
+// With the tombstones pruned below the watermark, deletions are found from the known
+// set (§2 invariant 2) and items still there are not touched.
+func TestSyncPrunedTombstonesFallBackToKnownSet(t *testing.T) {
+	e := newSyncEnv(t)
+	ctx := context.Background()
+	inbox := e.folderByRole(store.RoleInbox)
+	d1 := e.deliver(inbox.ID, syncTestMessage(1, "stays"))
+	d2 := e.deliver(inbox.ID, syncTestMessage(2, "goes"))
+	key, all := e.syncFillAll(inbox.ID, "")
+	if len(all) != 2 {
+		t.Fatalf("fill %v", all)
+	}
+	if _, err := e.st.Delete(ctx, e.principal(), store.Selector{FolderID: inbox.ID, IDs: []int64{d2.ItemID}}); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := e.st.Account(ctx, e.acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.PruneTombstones(ctx, e.acct.ID, acct.Modseq); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := e.st.Delta(ctx, e.principal(), inbox.ID, 1); err != nil || !d.Pruned || len(d.Tombstones) != 0 {
+		t.Fatalf("delta after pruning: pruned %v, %d tombstones, %v", d.Pruned, len(d.Tombstones), err)
+	}
+	if n, known, err := e.h.pendingCount(ctx, e.engineRequest("TESTDEVICE"), inbox.ID); err != nil || !known || n != 1 {
+		t.Errorf("pendingCount = %d, %v, %v; want 1", n, known, err)
+	}
+	r := e.sync(inbox.ID, key, "")
+	if len(r.deletes) != 1 || r.deletes[0] != syncSID(inbox.ID, d2.ItemID) || len(r.adds)+len(r.changes) != 0 {
+		t.Errorf("after pruning: deletes %v adds %v changes %v (kept %d)", r.deletes, r.adds, r.changes, d1.ItemID)
+	}
+	if r := e.sync(inbox.ID, r.key, ""); len(r.deletes)+len(r.adds)+len(r.changes) != 0 {
+		t.Errorf("second pass: %v %v %v", r.deletes, r.adds, r.changes)
+	}
+}
+
+// A device that never synced a folder has no pending count.
+func TestPendingCountUnknownFolder(t *testing.T) {
+	e := newSyncEnv(t)
+	inbox := e.folderByRole(store.RoleInbox)
+	e.deliver(inbox.ID, syncTestMessage(1, "x"))
+	rq := e.engineRequest("TESTDEVICE")
+	if n, known, err := e.h.pendingCount(context.Background(), rq, inbox.ID); err != nil || known || n != 0 {
+		t.Errorf("never synced: %d, %v, %v", n, known, err)
+	}
+	e.sync(inbox.ID, "0", "")
+	rq = e.engineRequest("TESTDEVICE")
+	if n, known, err := e.h.pendingCount(context.Background(), rq, inbox.ID); err != nil || !known || n != 1 {
+		t.Errorf("after SyncKey 0: %d, %v, %v; want 1", n, known, err)
+	}
+	if has, err := e.h.hasPending(context.Background(), rq, inbox.ID); err != nil || !has {
+		t.Errorf("hasPending after SyncKey 0 = %v, %v", has, err)
+	}
+}
