@@ -6,13 +6,15 @@
 //     the time from SMTP's 250 (which follows the store commit) to the Ping's answer,
 //     p50/p99 over -deliveries messages (and, as an upper bound, from the start of the
 //     SMTP transaction);
+//
 //  2. initial sync: -messages messages delivered to one Inbox, then a new device syncs
 //     it with WindowSize 100: total time and requests;
+//
 //  3. parked Pings: -pings devices each park a Ping (one HTTP connection each); the
 //     server's resident memory before and after, and the p99 of other ActiveSync
 //     requests made meanwhile; then one delivery wakes them all.
 //
-//	go run ./bench/activesync [-deliveries 1000] [-messages 10000] [-pings 10000]
+//     go run ./bench/activesync [-deliveries 1000] [-messages 10000] [-pings 10000]
 //
 // It builds cmd/gatehouse from this checkout, runs it on free 127.0.0.1 ports in a temp
 // dir (plain HTTP: the TLS of a reverse proxy is not measured), stops it by its PID at
