@@ -230,6 +230,7 @@ func (a *App) Start() error {
 		{"submissions", l.Submissions, true, func() Server { return a.smtpServer(smtp.Submission) }},
 		{"ldap", l.LDAP, false, a.ldapServer},
 		{"ldaps", l.LDAPS, true, a.ldapServer},
+		{"debug", l.Debug, false, debugServer},
 	}
 	for _, spec := range listeners {
 		if spec.addr == "" {

@@ -220,6 +220,11 @@ type Listen struct {
 
 	// LDAP over implicit TLS. The standard port is 636.
 	LDAPS string `toml:"ldaps"`
+
+	// Go's runtime profiles (net/http/pprof under /debug/pprof/) over plain
+	// HTTP without authentication, for diagnosing memory and CPU use. Empty (the
+	// default) disables it; when set, it must be a loopback address.
+	Debug string `toml:"debug"`
 }
 
 // Limits is the [limits] table.

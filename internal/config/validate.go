@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ func (c *Config) Validate() error {
 		{"listen.submissions", c.Listen.Submissions},
 		{"listen.ldap", c.Listen.LDAP},
 		{"listen.ldaps", c.Listen.LDAPS},
+		{"listen.debug", c.Listen.Debug},
 	} {
 		if l.addr == "" {
 			continue
@@ -68,6 +70,15 @@ func (c *Config) Validate() error {
 			}
 		}
 		seen = append(seen, listener{l.key, l.addr, host, port})
+	}
+
+	if d := c.Listen.Debug; d != "" {
+		// Profiles reveal memory contents: never on a public interface.
+		host, _, err := net.SplitHostPort(d)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || host != "localhost" && (perr != nil || !ip.IsLoopback()) {
+			bad("listen.debug", "%q is not a loopback address", d)
+		}
 	}
 
 	switch ms := c.Limits.MaxMessageSize; {
