@@ -63,14 +63,19 @@ type Subscription struct {
 	ready   chan struct{}
 
 	mu       sync.Mutex
-	pending  map[int64]Change // by folder
+	pending  map[pendingKey]Change
 	overflow bool
 }
+
+// pendingKey keys a subscription's pending hints: by folder, and by account too, since
+// account-wide hints (folder 0) of different accounts must not merge for a subscriber
+// of every account.
+type pendingKey struct{ account, folder int64 }
 
 // Subscribe starts listening to an account's changes (0: every account). Close the
 // subscription when done.
 func (f *Feed) Subscribe(account int64) *Subscription {
-	sub := &Subscription{feed: f, account: account, ready: make(chan struct{}, 1), pending: map[int64]Change{}}
+	sub := &Subscription{feed: f, account: account, ready: make(chan struct{}, 1), pending: map[pendingKey]Change{}}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -125,7 +130,8 @@ func (f *Feed) close() {
 func (s *Subscription) mark(c Change) {
 	s.mu.Lock()
 	if !s.overflow {
-		if old, ok := s.pending[c.FolderID]; ok {
+		k := pendingKey{c.AccountID, c.FolderID}
+		if old, ok := s.pending[k]; ok {
 			old.Kind |= c.Kind
 			if c.Modseq > old.Modseq {
 				old.Modseq = c.Modseq
@@ -133,12 +139,12 @@ func (s *Subscription) mark(c Change) {
 			if old.Origin != c.Origin {
 				old.Origin = "" // mixed origins: nobody may treat it as only their own
 			}
-			s.pending[c.FolderID] = old
+			s.pending[k] = old
 		} else if len(s.pending) >= maxPending {
 			s.overflow = true
-			s.pending = map[int64]Change{}
+			s.pending = map[pendingKey]Change{}
 		} else {
-			s.pending[c.FolderID] = c
+			s.pending[k] = c
 		}
 	}
 	s.mu.Unlock()
@@ -161,7 +167,7 @@ func (s *Subscription) Drain() (changes []Change, overflow bool) {
 		changes = append(changes, c)
 	}
 	if len(s.pending) > 0 {
-		s.pending = map[int64]Change{}
+		s.pending = map[pendingKey]Change{}
 	}
 	s.overflow = false
 	return changes, overflow

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -35,8 +36,38 @@ func testEASDevice(t *testing.T, b Backend) {
 	if len(changes) != 1 || changes[0].Kind&store.ChangeDevice == 0 || changes[0].Origin != "eas/DEV1" {
 		t.Fatalf("a wipe request publishes %+v, want one device hint", changes)
 	}
+	// A subscriber of every account sees account-wide hints of two accounts apart.
+	all := e.st.Feed().Subscribe(0)
+	defer all.Close()
+	bobP := store.Principal{AccountID: other.ID}
+	for _, p := range []store.Principal{e.p, bobP} {
+		if _, err := e.st.DeviceSeen(e.ctx, p, "SHARED", "t", "", "16.1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.UpdateDevice(e.ctx, p, "SHARED", func(d *store.Device) error { d.Wipe = store.WipeRequested; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-all.Ready()
+	seen := map[int64]bool{}
+	for {
+		cs, _ := all.Drain()
+		for _, c := range cs {
+			if c.Kind&store.ChangeDevice != 0 {
+				seen[c.AccountID] = true
+			}
+		}
+		if len(seen) == 2 {
+			break
+		}
+		select {
+		case <-all.Ready():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("device hints of two accounts seen by an all-accounts subscriber: %v", seen)
+		}
+	}
 	devs, err := e.st.Devices(e.ctx, e.p.AccountID)
-	if err != nil || len(devs) != 1 || devs[0].Wipe != store.WipeRequested {
+	if err != nil || len(devs) != 2 || devs[0].DeviceID != "DEV1" || devs[0].Wipe != store.WipeRequested {
 		t.Fatalf("Devices: %+v %v", devs, err)
 	}
 }
