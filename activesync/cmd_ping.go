@@ -31,7 +31,6 @@ const pingMargin = 30 * time.Second
 // been sent, the hierarchy changes, or the heartbeat expires ([MS-ASCMD] 2.2.1.13). It
 // waits on the store's change feed; no timer polls the database.
 func (h *Handler) cmdPing(rq *request) (*response, error) {
-	ctx := rq.ctx
 	st, err := loadDeviceState(rq.dev)
 	if err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func (h *Handler) cmdPing(rq *request) (*response, error) {
 		return pingStatus(pingResend), nil
 	}
 	if changedParams {
-		if st, err = h.updateDeviceState(ctx, rq, func(s *deviceState) error {
+		if _, err = h.updateDeviceState(rq.ctx, rq, func(s *deviceState) error {
 			s.PingFolders, s.PingHeartbeat = folders, heartbeat
 			return nil
 		}); err != nil {
@@ -99,97 +98,105 @@ func (h *Handler) cmdPing(rq *request) (*response, error) {
 		}
 	}
 
-	// Subscribe before the first look, so that nothing committed in between is missed.
-	sub := h.st.Feed().Subscribe(rq.acct.ID)
-	defer sub.Close()
-	pctx, release := h.park(rq)
-	defer release()
+	// Registered before the first look, so that nothing committed meanwhile is missed.
+	p := h.pings.register(rq, folders)
+	resp, err := h.pingLook(rq, folders, folders, true, false)
+	if err != nil || resp != nil {
+		h.pings.unregister(p)
+		return resp, err
+	}
 	wait := time.Duration(heartbeat) * time.Second
-	http.NewResponseController(rq.w).SetWriteDeadline(time.Now().Add(wait + pingMargin))
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	conn, _, err := http.NewResponseController(rq.w).Hijack()
+	if err != nil {
+		// A connection net/http cannot hand over (HTTP/2): wait in this goroutine.
+		return h.pingInPlace(rq, p, wait)
+	}
+	p.arm(conn, wait)
+	// The device's previous long poll ends; a newer one, or shutdown, ends this one.
+	p.setParked(h.parkEntry(p.key, func(error) { p.answer(pingStatus(pingExpired)) }))
+	return &response{hijacked: true}, nil
+}
 
-	own := "eas/" + rq.dev.DeviceID
-	check := folders // first pass: every folder
-	hierarchy := true
-	for {
-		if hierarchy {
-			stale, err := h.hierarchyStale(ctx, rq, st, folders)
-			if err != nil {
-				return nil, err
-			}
-			if stale {
-				return pingStatus(pingFolderSync), nil
-			}
+// pingInPlace parks a Ping whose connection cannot be hijacked, in its own goroutine.
+func (h *Handler) pingInPlace(rq *request, p *parkedPing, wait time.Duration) (*response, error) {
+	reply := make(chan *response, 1)
+	p.reply = reply
+	http.NewResponseController(rq.w).SetWriteDeadline(time.Now().Add(wait + pingMargin))
+	p.arm(nil, wait)
+	p.setParked(h.parkEntry(p.key, func(error) { p.answer(pingStatus(pingExpired)) }))
+	select {
+	case resp := <-reply:
+		return resp, nil
+	case <-rq.ctx.Done():
+		p.answer(nil)
+		return nil, rq.ctx.Err()
+	}
+}
+
+// pingLook answers a Ping if something in check is news to the device, if (when
+// hierarchy is set) it must FolderSync first, or (when device is set) if it must
+// provision again; nil when there is nothing to say. It works on a copy of rq with the
+// device as stored now, so that concurrent looks share nothing.
+func (h *Handler) pingLook(rq *request, folders, check []int64, hierarchy, device bool) (*response, error) {
+	ctx := rq.ctx
+	r := *rq
+	if hierarchy || device {
+		dev, err := h.st.Device(ctx, r.p, r.dev.DeviceID)
+		if err != nil {
+			return nil, err
 		}
-		var changed []int64
-		for _, id := range check {
-			has, err := h.hasPending(ctx, rq, id)
-			if errors.Is(err, store.ErrNotFound) {
-				return pingStatus(pingFolderSync), nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			if has {
-				changed = append(changed, id)
-			}
-		}
-		if len(changed) > 0 {
-			resp := pingStatus(pingChanges)
-			list := wbxml.NewElem("Ping", "Folders")
-			for _, id := range changed {
-				list.Add(wbxml.NewText("Ping", "Folder", strconv.FormatInt(id, 10)))
-			}
-			resp.body.Add(list)
+		r.dev = dev
+	}
+	if device {
+		// A wipe request or a policy change ends the Ping with the provisioning
+		// gate's answer.
+		if resp := h.provisioningGate(&r); resp != nil {
 			return resp, nil
 		}
-		select {
-		case <-pctx.Done():
-			if c := context.Cause(pctx); c == errSuperseded || c == errShuttingDown {
-				// A newer Ping of this device took over, or the server is stopping:
-				// this one ends as if its heartbeat had expired.
-				return pingStatus(pingExpired), nil
-			}
-			return nil, rq.ctx.Err()
-		case <-timer.C:
-			return pingStatus(pingExpired), nil
-		case <-sub.Ready():
+	}
+	if hierarchy {
+		stale, err := h.hierarchyStale(ctx, &r, folders)
+		if err != nil {
+			return nil, err
 		}
-		changes, overflow := sub.Drain()
-		check, hierarchy = nil, overflow
-		if overflow {
-			check = folders
-		}
-		for _, c := range changes {
-			if c.Kind&store.ChangeDevice != 0 && c.Origin == own {
-				// A wipe request or policy change: end the Ping so that the device
-				// meets the provisioning gate with its next request.
-				if dev, err := h.st.Device(ctx, rq.p, rq.dev.DeviceID); err == nil {
-					rq.dev = dev
-					if resp := h.provisioningGate(rq); resp != nil {
-						return resp, nil
-					}
-				}
-			}
-			if c.Origin == own {
-				continue // the device's own change is not news to it
-			}
-			if c.Kind&store.ChangeHierarchy != 0 {
-				hierarchy = true
-			}
-			if c.Kind&store.ChangeContent != 0 && slices.Contains(folders, c.FolderID) && !slices.Contains(check, c.FolderID) {
-				check = append(check, c.FolderID)
-			}
+		if stale {
+			return pingStatus(pingFolderSync), nil
 		}
 	}
+	var changed []int64
+	for _, id := range check {
+		has, err := h.hasPending(ctx, &r, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return pingStatus(pingFolderSync), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			changed = append(changed, id)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	resp := pingStatus(pingChanges)
+	list := wbxml.NewElem("Ping", "Folders")
+	for _, id := range changed {
+		list.Add(wbxml.NewText("Ping", "Folder", strconv.FormatInt(id, 10)))
+	}
+	resp.body.Add(list)
+	return resp, nil
 }
 
 // hierarchyStale reports whether the device must FolderSync before its Ping can be
 // answered ([MS-ASCMD] 2.2.3.177.12 Status 7): it never synchronised its folders, a
 // watched folder is gone, or a FolderSync would now report a change (its own folder
 // changes excepted).
-func (h *Handler) hierarchyStale(ctx context.Context, rq *request, st deviceState, folders []int64) (bool, error) {
+func (h *Handler) hierarchyStale(ctx context.Context, rq *request, folders []int64) (bool, error) {
+	st, err := loadDeviceState(rq.dev)
+	if err != nil {
+		return false, err
+	}
 	if st.FolderKey == 0 {
 		return true, nil
 	}

@@ -69,6 +69,7 @@ type Handler struct {
 	mu       sync.Mutex
 	parked   map[parkKey]*parkedRequest // the one long poll (Ping or hanging Sync) per device
 	stopping bool
+	pings    *pingHub
 }
 
 // New makes the ActiveSync handler.
@@ -91,7 +92,9 @@ func New(opts Options) *Handler {
 	if opts.MaxRecipients == 0 {
 		opts.MaxRecipients = 500
 	}
-	return &Handler{opts: opts, st: opts.Store, log: opts.Logger.With("proto", "activesync"), parked: map[parkKey]*parkedRequest{}}
+	h := &Handler{opts: opts, st: opts.Store, log: opts.Logger.With("proto", "activesync"), parked: map[parkKey]*parkedRequest{}}
+	h.pings = newPingHub(h)
+	return h
 }
 
 // Routes mounts h on r at Path, in any letter case (some clients lower-case it).
@@ -125,6 +128,8 @@ type response struct {
 	raw         []byte // a non-WBXML body (GetAttachment, multipart ItemOperations)
 	contentType string
 	header      http.Header
+	// hijacked: the command took the connection over and answers on it itself.
+	hijacked bool
 }
 
 type command func(h *Handler, rq *request) (*response, error)
@@ -399,6 +404,9 @@ const gzipMin = 1 << 10
 
 // writeResponse encodes and sends a command's response, gzipped when the client accepts it.
 func (h *Handler) writeResponse(w http.ResponseWriter, rq *request, resp *response) {
+	if resp.hijacked {
+		return
+	}
 	for k, vs := range resp.header {
 		for _, v := range vs {
 			w.Header().Add(k, v)

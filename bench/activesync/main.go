@@ -53,6 +53,8 @@ var (
 	pings      = flag.Int("pings", 10000, "Pings parked at once")
 	par        = flag.Int("par", 32, "concurrent requests while setting devices up")
 	keep       = flag.Bool("keep", false, "keep the temp dir")
+	settle     = flag.Duration("settle", 150*time.Second, "how long the Pings stay parked before the steady-state reading")
+	profile    = flag.String("profile", "", "save the server's heap and goroutine profiles with the Pings parked to FILE.heap and FILE.goroutine")
 )
 
 const password = "bench-password"
@@ -80,9 +82,9 @@ func main() {
 
 // server is the gatehouse process under test.
 type server struct {
-	dir, bin, cfg string
-	cmd           *exec.Cmd
-	http, smtp    string
+	dir, bin, cfg     string
+	cmd               *exec.Cmd
+	http, smtp, debug string
 }
 
 func freePort() string {
@@ -99,7 +101,7 @@ func startServer() *server {
 	if err != nil {
 		log.Fatal(err)
 	}
-	s := &server{dir: dir, bin: filepath.Join(dir, "gatehouse"), cfg: filepath.Join(dir, "gatehouse.toml"), http: freePort(), smtp: freePort()}
+	s := &server{dir: dir, bin: filepath.Join(dir, "gatehouse"), cfg: filepath.Join(dir, "gatehouse.toml"), http: freePort(), smtp: freePort(), debug: freePort()}
 	build := exec.Command("go", "build", "-o", s.bin, "./cmd/gatehouse")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -117,9 +119,10 @@ submission = ""
 submissions = ""
 ldap = ""
 ldaps = ""
+debug = %q
 [log]
 level = "warn"
-`, filepath.Join(dir, "data"), s.http, s.smtp)
+`, filepath.Join(dir, "data"), s.http, s.smtp, s.debug)
 	if err := os.WriteFile(s.cfg, []byte(cfg), 0o600); err != nil {
 		log.Fatal(err)
 	}
@@ -188,6 +191,22 @@ func (s *server) rss() (cur, peak int64) {
 		}
 	}
 	return
+}
+
+// saveProfile fetches a pprof profile from the server's debug listener.
+func (s *server) saveProfile(name, file string) {
+	r, err := http.Get("http://" + s.debug + "/debug/pprof/" + name)
+	if err != nil {
+		log.Printf("profile %s: %v", name, err)
+		return
+	}
+	defer r.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	io.Copy(f, r.Body)
 }
 
 func cpuModel() string {
@@ -475,7 +494,8 @@ func parkedPings(s *server) {
 	}
 	wg.Wait()
 	setup := time.Since(t0)
-	runtime.GC()
+	// The server hands freed memory back once a minute: read its RSS after that.
+	time.Sleep(65 * time.Second)
 	before, _ := s.rss()
 	var answered atomic.Int64
 	results := make(chan string, len(devs))
@@ -490,7 +510,20 @@ func parkedPings(s *server) {
 		}()
 	}
 	time.Sleep(10 * time.Second) // let them all park
+	parked10, _ := s.rss()
+	// Steady state: the runtime returns the memory freed by the arrival burst after its
+	// next collection (forced every two minutes when nothing allocates).
+	time.Sleep(*settle - 10*time.Second)
 	parked, _ := s.rss()
+	if *profile != "" {
+		s.saveProfile("heap?debug=1", *profile+".memstats-settled")
+		s.saveProfile("goroutine", *profile+".goroutine-settled")
+	}
+	if *profile != "" {
+		s.saveProfile("heap?gc=1", *profile+".heap")
+		s.saveProfile("goroutine", *profile+".goroutine")
+		s.saveProfile("heap?debug=1", *profile+".memstats")
+	}
 	// Other requests while they are parked.
 	other := newDevice(s, "push@bench.test", "OTHER1")
 	if err := other.setup(ctx); err != nil {
@@ -531,7 +564,8 @@ func parkedPings(s *server) {
 	fmt.Println("| | value |")
 	fmt.Println("|---|---|")
 	fmt.Printf("| server RSS before the Pings | %.1f MB |\n", float64(before)/1e6)
-	fmt.Printf("| server RSS with %d Pings parked | **%.1f MB** (%.1f KB per Ping) |\n", len(devs), float64(parked)/1e6, float64(parked-before)/float64(len(devs))/1e3)
+	fmt.Printf("| server RSS 10 s after the %d Pings arrived | %.1f MB |\n", len(devs), float64(parked10)/1e6)
+	fmt.Printf("| server RSS %s after, still parked | **%.1f MB** (%.1f KB per Ping over the RSS before) |\n", *settle, float64(parked)/1e6, float64(parked-before)/float64(len(devs))/1e3)
 	fmt.Printf("| other requests meanwhile (Settings, Sync; 200 each) p50 / p99 | %s / **%s** |\n", ms(percentile(lat, .5)), ms(percentile(lat, .99)))
 	fmt.Printf("| one delivery to answer all %d Pings with Status 2 | %s (%d answered otherwise, %d before it) |\n", len(devs), wake.Round(time.Millisecond), bad, early)
 	fmt.Printf("| server peak RSS (VmHWM) over the run | %.1f MB |\n\n", float64(peak)/1e6)

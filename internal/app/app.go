@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -186,6 +187,7 @@ func (a *App) Start() error {
 	a.baseCtx, a.cancel = context.WithCancel(context.Background())
 	// Background services first: Shutdown waits for each of them, whatever fails below.
 	go a.maintenance()
+	go a.returnMemory()
 	go func() {
 		defer close(a.queueDone)
 		if err := a.Queue.Run(a.baseCtx); err != nil && a.baseCtx.Err() == nil {
@@ -328,6 +330,24 @@ func (a *App) Addr(name string) string {
 
 // maintenance collects unreferenced blobs and prunes old tombstones soon after start and
 // then every few hours (housekeeping, not push: nothing here wakes a client).
+// returnMemory hands memory the Go runtime holds but no longer uses back to the system
+// once a minute. A burst (thousands of phones reconnecting and parking their Pings at
+// once, a large IMAP FETCH) leaves the heap with much free memory that the runtime
+// would otherwise keep until a collection, and an idle server with parked Pings
+// allocates too little to start one. The cost is one collection a minute.
+func (a *App) returnMemory() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.baseCtx.Done():
+			return
+		case <-t.C:
+			debug.FreeOSMemory()
+		}
+	}
+}
+
 func (a *App) maintenance() {
 	defer close(a.bgDone)
 	t := time.NewTimer(time.Minute)
