@@ -33,6 +33,7 @@ type testEnv struct {
 	email    string
 	password string
 	version  string // MS-ASProtocolVersion sent by do; default 16.1
+	dataDir  string // the store's directory
 }
 
 const testPassword = "correct horse battery staple"
@@ -41,13 +42,14 @@ const testPassword = "correct horse battery staple"
 func newTestEnv(t testing.TB, edit ...func(*Options)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dir: t.TempDir(), Logger: testlog.Logger(t)})
+	dataDir := t.TempDir()
+	st, err := store.Open(ctx, store.Options{Dir: dataDir, Logger: testlog.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	dir := directory.New(st, directory.Options{DefaultDomain: "example.org", Logger: testlog.Logger(t)})
-	e := &testEnv{t: t, st: st, dir: dir, email: "alice@example.org", password: testPassword, version: "16.1"}
+	e := &testEnv{t: t, st: st, dir: dir, dataDir: dataDir, email: "alice@example.org", password: testPassword, version: "16.1"}
 	e.acct = e.addUser("alice@example.org", "Alice Liddell")
 	opts := Options{Store: st, Directory: dir, Logger: testlog.Logger(t), Hostname: "mail.example.org"}
 	for _, f := range edit {
