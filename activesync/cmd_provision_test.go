@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,91 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse/activesync/wbxml"
 	"github.com/gatehouse/gatehouse/store"
 )
-
-// validateEAS validates like validate, for the response schemas that refer to other
-// namespaces without importing them (ProvisionResponse.xsd refers to Settings and
-// AirSyncBase, SettingsResponse.xsd to RightsManagement and its own Settings.xsd):
-// xmllint refuses to compile those alone. It copies Microsoft's schemas into a temporary
-// directory, adding to each the xs:import of every namespace it refers to, and
-// validates against one wrapper per namespace that includes every schema of that
-// namespace (Provision.xsd with ProvisionResponse.xsd, Settings.xsd with
-// SettingsResponse.xsd). The schemas' content is not changed.
-func validateEAS(t testing.TB, n *wbxml.Node, rootNamespace string) {
-	t.Helper()
-	if n == nil {
-		t.Fatalf("validate %s: no response body", rootNamespace)
-	}
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("xmllint not installed (libxml2-utils)")
-		}
-		t.Skip("xmllint not installed")
-	}
-	src := filepath.Join("..", "..", "shared", "eas-schemas")
-	files, err := filepath.Glob(filepath.Join(src, "*.xsd"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no schemas in %s: %v", src, err)
-	}
-	reTarget := regexp.MustCompile(`targetNamespace\s*=\s*"([^"]+)"`)
-	reXmlns := regexp.MustCompile(`xmlns:([A-Za-z0-9]+)\s*=\s*"([^"]+)"`)
-	// wrapper names the file that includes every schema of a namespace.
-	wrapper := func(ns string) string {
-		return "wrap-" + regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(ns, "_") + ".xsd"
-	}
-	tmp := t.TempDir()
-	byNamespace := map[string][]string{}
-	texts := map[string]string{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.TrimPrefix(string(b), "\ufeff")
-		if m := reTarget.FindStringSubmatch(s); m != nil {
-			texts[filepath.Base(f)] = s
-			byNamespace[m[1]] = append(byNamespace[m[1]], filepath.Base(f))
-		}
-	}
-	for name, s := range texts {
-		target := reTarget.FindStringSubmatch(s)[1]
-		var imports strings.Builder
-		for _, m := range reXmlns.FindAllStringSubmatch(s, -1) {
-			prefix, ns := m[1], m[2]
-			if ns == target || len(byNamespace[ns]) == 0 || !strings.Contains(s, `"`+prefix+":") {
-				continue
-			}
-			fmt.Fprintf(&imports, `<xs:import namespace="%s" schemaLocation="%s"/>`, ns, wrapper(ns))
-		}
-		i := strings.Index(s, "<xs:schema")
-		j := i + strings.Index(s[i:], ">") + 1
-		if i < 0 || j <= i {
-			t.Fatalf("%s: no xs:schema element", name)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, name), []byte(s[:j]+imports.String()+s[j:]), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for ns, names := range byNamespace {
-		var b strings.Builder
-		fmt.Fprintf(&b, `<?xml version="1.0"?><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="%s" elementFormDefault="qualified">`, ns)
-		for _, name := range names {
-			fmt.Fprintf(&b, `<xs:include schemaLocation="%s"/>`, name)
-		}
-		b.WriteString("</xs:schema>")
-		if err := os.WriteFile(filepath.Join(tmp, wrapper(ns)), []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	doc := filepath.Join(tmp, "response.xml")
-	if err := os.WriteFile(doc, []byte(n.XML()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join(tmp, wrapper(rootNamespace)), doc).CombinedOutput()
-	if err != nil {
-		t.Errorf("response does not validate against the %s schemas: %v\n%s\n%s", rootNamespace, err, out, n.XML())
-	}
-}
 
 // Provision requests as the clients send them.
 const (
@@ -185,7 +96,7 @@ func TestProvisionAndroid141(t *testing.T) {
 	}
 
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: "0", xml: provisionPhase1WithInfo})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if got := r.body.Child("Settings:DeviceInformation").ChildText("Settings:Status"); got != "1" {
 		t.Errorf("DeviceInformation Status = %q", got)
 	}
@@ -219,13 +130,13 @@ func TestProvisionAndroid141(t *testing.T) {
 	// Acknowledging a key we never gave: [MS-ASPROV] 2.2.2.54.1 Status 5.
 	wrong := strconv.FormatUint(uint64(d.PendingPolicyKey^0x5a5a), 10)
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: wrong, xml: provisionAck(wrong, 1)})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if pol := policyOf(t, r); pol.ChildText("Status") != "5" || pol.Has("PolicyKey") {
 		t.Fatalf("wrong temporary key: %v", r.body)
 	}
 
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: temp, xml: provisionAck(temp, 1)})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	pol = policyOf(t, r)
 	final := pol.ChildText("PolicyKey")
 	if r.body.ChildText("Status") != "1" || pol.ChildText("Status") != "1" || final == "" || final == temp || pol.Has("Data") {
@@ -265,7 +176,7 @@ func TestProvision121(t *testing.T) {
 		t.Fatalf("unprovisioned 12.1 FolderSync: HTTP %d", r.status)
 	}
 	r = e.do(call{cmd: "Provision", policyKey: "0", xml: provisionPhase1})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.Has("Settings:DeviceInformation") {
 		t.Error("DeviceInformation answered at 12.1")
 	}
@@ -287,7 +198,7 @@ func TestProvisionIOS161(t *testing.T) {
 <OS>iOS 17.4 21E219</OS><OSLanguage>en</OSLanguage><PhoneNumber>+15555550101</PhoneNumber>
 <UserAgent>Apple-iPhone15C2/2104.219</UserAgent><MobileOperator>Carrier</MobileOperator></Set></DeviceInformation>
 </Settings>`})
-	validateEAS(t, r.body, "Settings")
+	validate(t, r.body, "SettingsResponse.xsd")
 	if r.body.ChildText("Status") != "1" || r.body.Child("DeviceInformation").ChildText("Status") != "1" ||
 		r.body.Child("UserInformation").ChildText("Status") != "1" {
 		t.Fatalf("Settings before Provision: %d %v", r.status, r.body)
@@ -301,7 +212,7 @@ func TestProvisionIOS161(t *testing.T) {
 		t.Fatalf("unprovisioned FolderSync: %v", r.body)
 	}
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: "0", xml: strings.ReplaceAll(provisionPhase1WithInfo, "Pixel 8", "iPhone15,3")})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.Children[0].Name() != "Settings:DeviceInformation" || r.body.Children[0].ChildText("Settings:Status") != "1" {
 		t.Fatalf("Provision with DeviceInformation at 16.1: %v", r.body)
 	}
@@ -342,13 +253,13 @@ func TestRemoteWipe(t *testing.T) {
 	}
 
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: final, xml: provisionPhase1})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.ChildText("Status") != "1" || !r.body.Has("RemoteWipe") || r.body.Has("Policies") || r.body.Has("AccountOnlyRemoteWipe") {
 		t.Fatalf("Provision of a device to wipe: %v", r.body)
 	}
 	// A failed wipe: Status 2 and the directive again ([MS-ASPROV] 3.2.5.1.2.2).
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: final, xml: wipeAck("RemoteWipe", 2)})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.ChildText("Status") != "2" || !r.body.Has("RemoteWipe") {
 		t.Fatalf("failed wipe acknowledgement: %v", r.body)
 	}
@@ -356,7 +267,7 @@ func TestRemoteWipe(t *testing.T) {
 		t.Fatalf("wipe state after a failure: %d", d.Wipe)
 	}
 	r = e.do(call{cmd: "Provision", device: dev, policyKey: final, xml: wipeAck("RemoteWipe", 1)})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.ChildText("Status") != "1" || r.body.Has("RemoteWipe") {
 		t.Fatalf("wipe acknowledgement: %v", r.body)
 	}
@@ -407,7 +318,7 @@ func TestAccountOnlyWipe(t *testing.T) {
 		t.Fatalf("Sync of a device to wipe: %v", r.body)
 	}
 	r = e.do(call{cmd: "Provision", device: "IPHONE", policyKey: final, xml: provisionPhase1})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if !r.body.Has("AccountOnlyRemoteWipe") || r.body.Has("RemoteWipe") {
 		t.Fatalf("account-only wipe directive: %v", r.body)
 	}
@@ -433,7 +344,7 @@ func TestAccountOnlyWipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = e.do(call{cmd: "Provision", device: "SWITCHER", version: "14.1", policyKey: "0", xml: provisionPhase1})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.Has("RemoteWipe") || r.body.Has("AccountOnlyRemoteWipe") || policyOf(t, r).ChildText("Status") != "2" || policyOf(t, r).Has("PolicyKey") {
 		t.Fatalf("account-only wipe of a device now at 14.1: %v", r.body)
 	}
@@ -457,7 +368,7 @@ func TestProvisionErrors(t *testing.T) {
 			t.Errorf("%s: HTTP %d %v", c.name, r.status, r.body)
 			continue
 		}
-		validateEAS(t, r.body, "Provision")
+		validate(t, r.body, "ProvisionResponse.xsd")
 	}
 	// No body at all.
 	if r := e.do(call{cmd: "Provision", policyKey: "0"}); r.body.ChildText("Status") != "2" {
@@ -471,7 +382,7 @@ func TestProvisionErrors(t *testing.T) {
 	// A malformed DeviceInformation fails alone; the policy is still handed out.
 	r = e.do(call{cmd: "Provision", policyKey: "0", xml: strings.ReplaceAll(provisionPhase1WithInfo,
 		"<settings:EnableOutboundSMS>0<", "<settings:EnableOutboundSMS>yes<")})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.Child("Settings:DeviceInformation").ChildText("Settings:Status") != "2" || policyOf(t, r).ChildText("PolicyKey") == "" {
 		t.Errorf("malformed DeviceInformation: %v", r.body)
 	}
@@ -484,7 +395,7 @@ func TestProvisionConfiguredPolicy(t *testing.T) {
 		o.Policy = Policy{DevicePasswordEnabled: true, MinDevicePasswordLength: 6, MaxDevicePasswordFailedAttempts: 8}
 	})
 	r := e.do(call{cmd: "Provision", policyKey: "0", xml: provisionPhase1})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	pol := policyOf(t, r)
 	doc := pol.Path("Data", "EASProvisionDoc")
 	if doc.ChildText("DevicePasswordEnabled") != "1" || doc.ChildText("MinDevicePasswordLength") != "6" ||
@@ -494,7 +405,7 @@ func TestProvisionConfiguredPolicy(t *testing.T) {
 	temp := pol.ChildText("PolicyKey")
 	// Status 2: partial success ([MS-ASPROV] 2.2.2.54.1 in requests).
 	r = e.do(call{cmd: "Provision", policyKey: temp, xml: provisionAck(temp, 2)})
-	validateEAS(t, r.body, "Provision")
+	validate(t, r.body, "ProvisionResponse.xsd")
 	if r.body.ChildText("Status") != "139" || r.body.Has("Policies") || e.storedDevice("TESTDEVICE").PolicyKey != 0 {
 		t.Fatalf("partial application of a demanding policy: %v", r.body)
 	}

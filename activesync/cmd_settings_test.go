@@ -18,7 +18,7 @@ func TestSettingsUserInformation(t *testing.T) {
 	const req = `<Settings xmlns="Settings"><UserInformation><Get/></UserInformation></Settings>`
 
 	r := e.do(call{cmd: "Settings", policyKey: "0", xml: req})
-	validateEAS(t, r.body, "Settings")
+	validate(t, r.body, "SettingsResponse.xsd")
 	ui := r.body.Child("UserInformation")
 	if r.status != http.StatusOK || r.body.ChildText("Status") != "1" || ui.ChildText("Status") != "1" {
 		t.Fatalf("16.1 UserInformation: %d %v", r.status, r.body)
@@ -34,7 +34,7 @@ func TestSettingsUserInformation(t *testing.T) {
 	}
 
 	r = e.do(call{cmd: "Settings", version: "14.0", policyKey: "0", xml: req})
-	validateEAS(t, r.body, "Settings")
+	validate(t, r.body, "SettingsResponse.xsd")
 	get := r.body.Path("UserInformation", "Get")
 	addrs = nodeTexts(get.Child("EmailAddresses").All("SMTPAddress"))
 	if len(addrs) != 2 || addrs[1] != "a.liddell@example.org" || get.Has("Accounts") || get.Child("EmailAddresses").Has("PrimarySmtpAddress") {
@@ -76,7 +76,7 @@ func TestSettingsProperties(t *testing.T) {
 			t.Errorf("%s: %d %v", c.name, r.status, r.body)
 			continue
 		}
-		validateEAS(t, r.body, "Settings")
+		validate(t, r.body, "SettingsResponse.xsd")
 	}
 	for _, bad := range []string{"", `<Ping xmlns="Ping"/>`} {
 		r := e.do(call{cmd: "Settings", xml: bad})
@@ -84,7 +84,7 @@ func TestSettingsProperties(t *testing.T) {
 			t.Errorf("malformed Settings %q: %d %v", bad, r.status, r.body)
 			continue
 		}
-		validateEAS(t, r.body, "Settings")
+		validate(t, r.body, "SettingsResponse.xsd")
 	}
 }
 

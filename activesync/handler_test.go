@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/activesync/wbxml"
 )
 
 func TestOptionsAdvertisesVersionsAndCommands(t *testing.T) {
@@ -88,5 +90,36 @@ func TestFileRefRoundTrip(t *testing.T) {
 		if _, _, _, err := parseFileRef(bad); err == nil {
 			t.Errorf("parseFileRef(%q) accepted", bad)
 		}
+	}
+}
+
+// recordingTB notes failures instead of failing, to test test helpers.
+type recordingTB struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) { r.failed = true }
+func (r *recordingTB) Helper()                           {}
+
+// TestValidateRejects: the schema check is able to fail (an element out of order, an
+// unknown element), and passes what the schema allows.
+func TestValidateRejects(t *testing.T) {
+	good, err := wbxml.ParseXML([]byte(`<Ping xmlns="Ping"><Status>2</Status><Folders><Folder>5</Folder></Folders></Ping>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := wbxml.ParseXML([]byte(`<Ping xmlns="Ping"><Folders><Folder>5</Folder></Folders><Status>2</Status></Ping>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recordingTB{TB: t}
+	validate(r, good, "PingResponse.xsd")
+	if r.failed {
+		t.Fatal("a valid Ping response was rejected")
+	}
+	validate(r, bad, "PingResponse.xsd")
+	if !r.failed {
+		t.Fatal("a Ping response with Status after Folders was accepted")
 	}
 }
