@@ -565,7 +565,7 @@ func parkedPings(s *server) {
 	fmt.Println("|---|---|")
 	fmt.Printf("| server RSS before the Pings | %.1f MB |\n", float64(before)/1e6)
 	fmt.Printf("| server RSS 10 s after the %d Pings arrived | %.1f MB |\n", len(devs), float64(parked10)/1e6)
-	fmt.Printf("| server RSS %s after, still parked | **%.1f MB** (%.1f KB per Ping over the RSS before) |\n", *settle, float64(parked)/1e6, float64(parked-before)/float64(len(devs))/1e3)
+	fmt.Printf("| server RSS %s after, still parked | **%.1f MB** (at most %.1f KB per Ping, the whole RSS divided by the Pings) |\n", *settle, float64(parked)/1e6, float64(parked)/float64(len(devs))/1e3)
 	fmt.Printf("| other requests meanwhile (Settings, Sync; 200 each) p50 / p99 | %s / **%s** |\n", ms(percentile(lat, .5)), ms(percentile(lat, .99)))
 	fmt.Printf("| one delivery to answer all %d Pings with Status 2 | %s (%d answered otherwise, %d before it) |\n", len(devs), wake.Round(time.Millisecond), bad, early)
 	fmt.Printf("| server peak RSS (VmHWM) over the run | %.1f MB |\n\n", float64(peak)/1e6)
