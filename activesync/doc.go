@@ -10,9 +10,19 @@
 //     WBXML decoding and encoding, gzip, and the one place where errors become HTTP
 //     statuses (writeError).
 //   - query.go: the two query forms of [MS-ASHTTP] 2.2.1.1.1.
-//   - cmd_*.go: one file per command; each is a method of Handler taking a *request and
+//   - cmd_*.go: one file per command (FolderSync with its three siblings, Ping with
+//     GetItemEstimate in its own file, ItemOperations with GetAttachment, SendMail with
+//     SmartReply and SmartForward); each is a method of Handler taking a *request and
 //     returning a *response.
-//   - state.go: the device's and the collections' state as stored (versioned JSON).
+//   - state.go: the device's state (versioned JSON); sync_state.go: a collection's.
+//   - sync_engine.go: what a device lacks for a collection, from the store's delta and
+//     its known set; Sync, Ping and GetItemEstimate all ask it.
+//   - email.go, body.go: an email's ApplicationData and bodies ([MS-ASEMAIL], [MS-ASAIRS]).
+//   - folders.go: folder types and ids; attachments.go, fileref.go: FileReferences;
+//     compose.go: building the messages SendMail, SmartReply and SmartForward send.
+//   - park.go: the device's one long poll; pinghub.go: parked Pings held off net/http.
+//   - policy.go, devices.go: the provisioning policy and the admin API (device list,
+//     remote wipe).
 //
 // Invariants a newcomer must not break:
 //
