@@ -12,7 +12,11 @@ import (
 // pingEnv is a handler whose heartbeat bounds allow short Pings, with a provisioned
 // device that has synchronised its folders and primed and drained its Inbox.
 func pingEnv(t *testing.T) (*testEnv, store.Folder) {
-	e := newTestEnv(t, func(o *Options) { o.HeartbeatMin = time.Second; o.HeartbeatMax = 120 * time.Second; o.MaxPingFolders = 3 })
+	e := newTestEnv(t, func(o *Options) {
+		o.HeartbeatMin = time.Second
+		o.HeartbeatMax = 120 * time.Second
+		o.MaxPingFolders = 3
+	})
 	e.provisioned("TESTDEVICE")
 	inbox := e.folderByRole(store.RoleInbox)
 	e.primeCollection("TESTDEVICE", inbox.ID)
