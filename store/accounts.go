@@ -175,7 +175,7 @@ quota_bytes, next_uidvalidity, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?
 	return s.Account(ctx, id)
 }
 
-// addressFree fails with ErrExists when an account or alias already has the address.
+// addressFree fails with ErrExists when an account, alias or group already has the address.
 func (t *tx) addressFree(email string) error {
 	var n int
 	if err := t.queryRow("SELECT (SELECT count(*) FROM account WHERE email = ?) + (SELECT count(*) FROM alias WHERE email = ?)",
@@ -184,6 +184,12 @@ func (t *tx) addressFree(email string) error {
 	}
 	if n > 0 {
 		return fmt.Errorf("address %s: %w", email, ErrExists)
+	}
+	// A distribution group's address is taken too (groups.go).
+	if g, err := t.groupID(email); err != nil {
+		return err
+	} else if g != 0 {
+		return fmt.Errorf("address %s is a group: %w", email, ErrExists)
 	}
 	return nil
 }
