@@ -126,92 +126,16 @@ func (bo bodyOptions) preference(t int) (bodyPreference, bool) {
 	return bodyPreference{}, false
 }
 
-// bodyParts are the parts of a message that make its text and HTML bodies, chosen as
-// message.Parse chooses them for Parsed.Text and Parsed.HTML.
+// bodyParts are the parts of a message that make its text and HTML bodies.
 type bodyParts struct {
 	text, html []*message.Part
 }
 
-// selectBodyParts walks a stored structure for the body parts: in a
-// multipart/alternative the first alternative with a plain body gives the text and the
-// first with HTML gives the HTML (RFC 2046 5.1.4); elsewhere every inline text part
-// counts; attachments never do.
+// selectBodyParts chooses them from a stored structure as message.Parse chooses them
+// for Parsed.Text and Parsed.HTML.
 func selectBodyParts(root *message.Part) bodyParts {
-	var bp bodyParts
-	if root != nil {
-		bp.walk(root, true, true, false)
-	}
-	return bp
-}
-
-func (bp *bodyParts) walk(p *message.Part, wantText, wantHTML, inAlt bool) {
-	if p.Type == "multipart" {
-		if p.Subtype != "alternative" {
-			for _, c := range p.Children {
-				bp.walk(c, wantText, wantHTML, false)
-			}
-			return
-		}
-		textIdx, htmlIdx := -1, -1
-		for i, c := range p.Children {
-			plain, htm := providesBody(c)
-			if plain && textIdx < 0 {
-				textIdx = i
-			}
-			if htm && htmlIdx < 0 {
-				htmlIdx = i
-			}
-		}
-		for i, c := range p.Children {
-			bp.walk(c, wantText && i == textIdx, wantHTML && i == htmlIdx, true)
-		}
-		return
-	}
-	if isAttachmentPart(p, inAlt) || p.Type != "text" {
-		return
-	}
-	switch {
-	case p.Subtype == "plain" && wantText:
-		bp.text = append(bp.text, p)
-	case p.Subtype == "html" && wantHTML:
-		bp.html = append(bp.html, p)
-	}
-}
-
-func providesBody(p *message.Part) (plain, htm bool) {
-	if p.Type == "multipart" {
-		for _, c := range p.Children {
-			pl, ht := providesBody(c)
-			plain, htm = plain || pl, htm || ht
-		}
-		return
-	}
-	if p.Type != "text" || p.Disposition == "attachment" || partFileName(p) != "" {
-		return false, false
-	}
-	return p.Subtype == "plain", p.Subtype == "html"
-}
-
-func isAttachmentPart(p *message.Part, inAlt bool) bool {
-	switch {
-	case p.Message != nil, p.Disposition == "attachment", partFileName(p) != "":
-		return true
-	case p.Type == "text":
-		switch p.Subtype {
-		case "plain", "html", "calendar":
-			return false
-		}
-		return !inAlt
-	}
-	return true
-}
-
-func partFileName(p *message.Part) string {
-	name := strings.TrimSpace(p.DispositionParams["filename"])
-	if name == "" {
-		name = strings.TrimSpace(p.Params["name"])
-	}
-	return name
+	text, html := message.BodyParts(root)
+	return bodyParts{text: text, html: html}
 }
 
 // isSMIME says whether a message is signed or encrypted with S/MIME (RFC 8551), for

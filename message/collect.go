@@ -22,11 +22,7 @@ type collector struct {
 }
 
 func (c *collector) collect(root *Part) {
-	if root.Type == "multipart" {
-		c.multipart(root, "", wantText|wantHTML)
-	} else {
-		c.leaf(root, "1", wantText|wantHTML, false)
-	}
+	walkLeaves(root, c.leaf)
 }
 
 func partNum(prefix string, i int) string {
@@ -36,18 +32,29 @@ func partNum(prefix string, i int) string {
 	return prefix + "." + strconv.Itoa(i)
 }
 
-func (c *collector) walk(p *Part, num string, mode int, inAlt bool) {
-	if p.Type == "multipart" {
-		c.multipart(p, num, mode)
-		return
+// walkLeaves calls visit for every leaf of the tree in IMAP part numbering, with what
+// the leaf may contribute to the bodies (mode) and whether it is one of the
+// alternatives of a multipart/alternative.
+func walkLeaves(root *Part, visit func(p *Part, num string, mode int, inAlt bool)) {
+	if root.Type == "multipart" {
+		walkMultipart(root, "", wantText|wantHTML, visit)
+	} else {
+		visit(root, "1", wantText|wantHTML, false)
 	}
-	c.leaf(p, num, mode, inAlt)
 }
 
-func (c *collector) multipart(p *Part, num string, mode int) {
+func walkPart(p *Part, num string, mode int, inAlt bool, visit func(*Part, string, int, bool)) {
+	if p.Type == "multipart" {
+		walkMultipart(p, num, mode, visit)
+		return
+	}
+	visit(p, num, mode, inAlt)
+}
+
+func walkMultipart(p *Part, num string, mode int, visit func(*Part, string, int, bool)) {
 	if p.Subtype != "alternative" {
 		for i, ch := range p.Children {
-			c.walk(ch, partNum(num, i+1), mode, false)
+			walkPart(ch, partNum(num, i+1), mode, false, visit)
 		}
 		return
 	}
@@ -71,8 +78,29 @@ func (c *collector) multipart(p *Part, num string, mode int) {
 		if i == htmlIdx {
 			m |= mode & wantHTML
 		}
-		c.walk(ch, partNum(num, i+1), m, true)
+		walkPart(ch, partNum(num, i+1), m, true, visit)
 	}
+}
+
+// BodyParts returns the parts that make a message's text and HTML bodies, in order:
+// exactly those Parse decodes into Parsed.Text and Parsed.HTML. A front end that has the
+// stored structure uses it to read only those parts from the raw message.
+func BodyParts(root *Part) (text, html []*Part) {
+	if root == nil {
+		return nil, nil
+	}
+	walkLeaves(root, func(p *Part, _ string, mode int, inAlt bool) {
+		if isAttachment(p, inAlt) || p.Type != "text" {
+			return
+		}
+		switch {
+		case p.Subtype == "plain" && mode&wantText != 0:
+			text = append(text, p)
+		case p.Subtype == "html" && mode&wantHTML != 0:
+			html = append(html, p)
+		}
+	})
+	return text, html
 }
 
 // provides reports whether p is or contains an inline text/plain or

@@ -191,20 +191,30 @@ func (ps *parser) bodyText(p *Part) string {
 	default:
 		ps.problemf("unknown Content-Transfer-Encoding %q at offset %d: read as 8BIT", p.Encoding, p.HeaderStart)
 	}
-	b := decodeTransfer(body, p.Encoding)
+	s, ok := textOf(p, decodeTransfer(body, p.Encoding))
+	if !ok {
+		ps.problemf("unknown charset %q at offset %d: read as UTF-8", clip(p.Params["charset"]), p.HeaderStart)
+	}
+	return s
+}
+
+// textOf converts a text part's transfer-decoded body to UTF-8: by its charset
+// parameter, or for HTML without one by the charset its meta tag declares (HTML 4.01
+// 5.2.2); a byte order mark is dropped. ok is false for an unknown charset, read as
+// UTF-8 with invalid bytes replaced.
+func textOf(p *Part, b []byte) (s string, ok bool) {
 	cs := p.Params["charset"]
 	if cs == "" && p.Subtype == "html" && !isASCII(b) && !utf8.Valid(b) {
-		cs = metaCharset(b) // HTML 4.01 5.2.2
+		cs = metaCharset(b)
 	}
-	s, ok := convertCharset(cs, b)
+	s, ok = convertCharset(cs, b)
 	if !ok {
-		ps.problemf("unknown charset %q at offset %d: read as UTF-8", clip(cs), p.HeaderStart)
 		if utf8.Valid(b) {
-			return string(b)
+			return string(b), false
 		}
-		return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
+		return string(bytes.ToValidUTF8(b, []byte("\uFFFD"))), false
 	}
-	return strings.TrimPrefix(s, "\uFEFF") // byte order mark
+	return strings.TrimPrefix(s, "\uFEFF"), true // byte order mark
 }
 
 // metaCharset finds the charset an HTML document declares in a meta tag
@@ -255,14 +265,10 @@ func (p *Part) DecodedBody(raw []byte) []byte {
 	return decodeTransfer(raw[p.BodyStart:p.End], p.Encoding)
 }
 
-// DecodedText returns the body of p decoded and converted to UTF-8 from its
-// charset parameter. It is meant for text/* parts.
+// DecodedText returns the body of p decoded and converted to UTF-8 as Parse decodes
+// the bodies (see textOf). It is meant for text/* parts.
 func (p *Part) DecodedText(raw []byte) string {
-	b := p.DecodedBody(raw)
-	s, ok := convertCharset(p.Params["charset"], b)
-	if !ok {
-		return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
-	}
+	s, _ := textOf(p, p.DecodedBody(raw))
 	return s
 }
 
