@@ -168,7 +168,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 const defaultChunk = 500
 
 func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions, needStructure, markSeen bool) error {
-	items, err := s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), needStructure)
+	items, err := s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, needStructure)
 	if err != nil {
 		return s.imapError(err, "fetch")
 	}
@@ -236,11 +236,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailIt
 		var err error
 		if options.BodyStructure == nil && len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0 {
 			// ENVELOPE alone (the common FETCH 1:* (FLAGS ENVELOPE)): decode only it.
-			var env struct {
-				Envelope message.Envelope `json:"envelope"`
-			}
-			err = json.Unmarshal(it.Structure, &env)
-			parsed.Envelope = env.Envelope
+			parsed.Envelope, err = decodeEnvelope(it.Structure)
 		} else {
 			err = json.Unmarshal(it.Structure, parsed)
 		}

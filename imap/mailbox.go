@@ -17,7 +17,7 @@ type mailboxKey struct{ account, folder int64 }
 // mailbox is the server view of one selected folder, shared by every session of this
 // process that has it selected: its uids in order (sequence number = index + 1), the
 // modseq they are valid at and the keywords announced so far. It is brought forward by
-// sync, which applies store.Delta since that modseq and queues the resulting
+// sync, which applies store.MailFlagDelta (Delta, narrowed to flags) since that modseq and queues the resulting
 // EXPUNGE/FETCH/FLAGS/EXISTS updates on the library's tracker, so that each session
 // sees every change exactly once whichever session or protocol made it.
 //
@@ -180,7 +180,7 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 	if mb.gone {
 		return nil
 	}
-	d, err := mb.srv.opts.Store.Delta(ctx, mb.p, mb.key.folder, mb.modseq)
+	d, err := mb.srv.opts.Store.MailFlagDelta(ctx, mb.p, mb.key.folder, mb.modseq)
 	if errors.Is(err, store.ErrNotFound) {
 		// The folder was deleted under us: every message is gone (RFC 9051 7.5.1).
 		for i := len(mb.uids); i > 0; i-- {
@@ -193,16 +193,16 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 	if err != nil {
 		return err
 	}
-	if d.Modseq <= mb.modseq && len(d.Items) == 0 && len(d.Tombstones) == 0 {
+	if d.Modseq <= mb.modseq && len(d.Items) == 0 && len(d.Removed) == 0 {
 		return nil
 	}
 	// RFC 9051 7.5.1: EXPUNGE, one message at a time, sequence numbers shift.
-	for _, tb := range d.Tombstones {
-		if i, ok := slices.BinarySearch(mb.uids, tb.UID); ok {
+	for _, uid := range d.Removed {
+		if i, ok := slices.BinarySearch(mb.uids, uid); ok {
 			mb.tracker.QueueExpunge(uint32(i + 1))
 			mb.uids = slices.Delete(mb.uids, i, i+1)
 			for _, c := range mb.claimers {
-				c.dropRecent(tb.UID)
+				c.dropRecent(uid)
 			}
 		}
 	}

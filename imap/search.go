@@ -34,6 +34,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		maxUID, maxSeq = all[n-1].uid, all[n-1].clientSeq
 	}
 	needStructure := needsStructure(criteria)
+	filter := flagFilter(criteria)
 	data = &goimap.SearchData{}
 	var seqs goimap.SeqSet
 	var uids goimap.UIDSet
@@ -42,7 +43,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	for rest := all; len(rest) > 0; {
 		chunk := rest[:min(len(rest), s.srv.chunk)]
 		rest = rest[len(chunk):]
-		items, err := s.srv.opts.Store.MailItemsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), needStructure)
+		items, err := s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter, needStructure)
 		if err != nil {
 			return nil, s.imapError(err, "search")
 		}
@@ -87,6 +88,28 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		s.sel.searchRes = saved
 	}
 	return data, nil
+}
+
+// flagFilter is the part of the criteria's top-level system-flag keys (SEEN, UNSEEN,
+// DELETED, ...) that the store can apply as it reads: messages it leaves out fail
+// the criteria anyway, and match checks every key again on the rest.
+func flagFilter(c *goimap.SearchCriteria) store.MailFilter {
+	var f store.MailFilter
+	bit := func(fl goimap.Flag) store.Flags {
+		for _, sf := range systemFlags {
+			if strings.EqualFold(string(fl), string(sf.flag)) {
+				return sf.bit
+			}
+		}
+		return 0 // \Recent and keywords are not store bits
+	}
+	for _, fl := range c.Flag {
+		f.Set |= bit(fl)
+	}
+	for _, fl := range c.NotFlag {
+		f.Unset |= bit(fl)
+	}
+	return f
 }
 
 func hasModSeq(c *goimap.SearchCriteria) bool {

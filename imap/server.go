@@ -161,12 +161,36 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
+		c = s.corked(c)
 		if s.opts.AllowPlaintextWithoutTLS || isLoopback(c.RemoteAddr()) {
 			s.laxLn.push(c)
 		} else {
 			s.strictLn.push(c)
 		}
 	}
+}
+
+// corked puts a corkConn under the library's connection. An implicit-TLS connection
+// (not yet handshaken: tls.NewListener's Accept does not) is rebuilt over a corked raw
+// connection with Options.TLS, so that one command's responses make few TLS records;
+// without Options.TLS it is left as it is.
+func (s *Server) corked(c net.Conn) net.Conn {
+	if tc, ok := c.(*tls.Conn); ok {
+		if s.opts.TLS == nil {
+			return c
+		}
+		return tls.Server(newCorkConn(tc.NetConn()), s.opts.TLS)
+	}
+	return newCorkConn(c)
+}
+
+// corkOf finds the corkConn under a library connection, or nil.
+func corkOf(c net.Conn) *corkConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	cc, _ := c.(*corkConn)
+	return cc
 }
 
 func isLoopback(a net.Addr) bool {
@@ -266,6 +290,7 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		conn:   c,
 		cid:    id,
 		remote: remoteIP(nc.RemoteAddr()),
+		cork:   corkOf(nc),
 		log:    s.log.With("cid", id),
 	}
 	sess.ctx, sess.cancel = context.WithCancel(store.WithOrigin(s.baseCtx, "imap/"+id))

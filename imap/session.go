@@ -34,6 +34,7 @@ type session struct {
 
 	sel *selected
 
+	cork    *corkConn    // nil if the connection is not one (a test's net.Pipe)
 	busy    atomic.Int32 // inside a session method
 	idling  atomic.Bool
 	byeOnce sync.Once
@@ -91,8 +92,13 @@ var (
 // enter marks the session busy for the duration of a method (so Shutdown does not cut
 // a command in half) and recovers a panic into a SERVERBUG answer, keeping the
 // connection alive.
+//
+// The connection is corked for the duration: the command's untagged responses go out
+// in a few writes at its end, not one per line.
 func (s *session) enter(errp *error) func() {
-	s.busy.Add(1)
+	if s.busy.Add(1) == 1 && s.cork != nil {
+		s.cork.cork()
+	}
 	return func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in IMAP command", "panic", r)
@@ -100,7 +106,11 @@ func (s *session) enter(errp *error) func() {
 				*errp = &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeServerBug, Text: "Internal error"}
 			}
 		}
-		s.busy.Add(-1)
+		if s.busy.Add(-1) == 0 && s.cork != nil {
+			if err := s.cork.uncork(); err != nil && errp != nil && *errp == nil {
+				*errp = err
+			}
+		}
 	}
 }
 

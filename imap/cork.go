@@ -1,0 +1,99 @@
+package imap
+
+import (
+	"net"
+	"sync"
+)
+
+// corkLimit is how much response data a corked connection holds before it writes.
+const corkLimit = 64 << 10
+
+// corkConn batches the writes of one command. The library's encoder flushes its
+// buffer at every CRLF, which costs one write(2) (and, under TLS, one record) per
+// response line: 2,000 of them for FETCH 1:* on 2,000 messages. While corked, writes
+// collect in memory and go out when the buffer is full, when the connection is about
+// to read (a continuation request such as APPEND's "+ Ready" must reach the client
+// before the server waits for the literal), or at uncork, which the session calls
+// before returning from a command (so the tagged status follows at once). Outside a
+// command (greeting, IDLE updates, BYE from Shutdown) the connection is not corked
+// and every write goes straight out.
+type corkConn struct {
+	net.Conn
+
+	mu     sync.Mutex
+	corked bool
+	buf    []byte
+	err    error // a failed write; later writes report it
+}
+
+func newCorkConn(c net.Conn) *corkConn { return &corkConn{Conn: c} }
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.corked {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+		return c.Conn.Write(p)
+	}
+	if len(c.buf)+len(p) > corkLimit {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) > corkLimit {
+			return c.Conn.Write(p)
+		}
+	}
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+func (c *corkConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *corkConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *corkConn) flushLocked() error {
+	if len(c.buf) == 0 || c.err != nil {
+		return c.err
+	}
+	_, err := c.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	if cap(c.buf) > corkLimit {
+		c.buf = nil
+	}
+	if err != nil {
+		c.err = err
+	}
+	return err
+}
+
+// cork starts holding writes back.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork writes what was held back and lets later writes through at once. The
+// buffer is released: an idle connection keeps no response memory.
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	err := c.flushLocked()
+	c.buf = nil
+	return err
+}

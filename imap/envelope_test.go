@@ -1,0 +1,139 @@
+package imap
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/message"
+)
+
+// corpusStructures is the stored structure of every message of message/testdata, as
+// delivery writes it.
+func corpusStructures(t testing.TB) map[string][]byte {
+	files, err := filepath.Glob("../message/testdata/*.eml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corpus: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := json.Marshal(message.Parse(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = j
+	}
+	return out
+}
+
+// slowEnvelope is what FETCH ENVELOPE decoded before decodeEnvelope.
+func slowEnvelope(structure []byte) (message.Envelope, error) {
+	var p struct {
+		Envelope message.Envelope `json:"envelope"`
+	}
+	err := json.Unmarshal(structure, &p)
+	return p.Envelope, err
+}
+
+func sameEnvelope(a, b message.Envelope) bool {
+	if !a.Date.Equal(b.Date) || a.Date.Format(time.RFC3339Nano) != b.Date.Format(time.RFC3339Nano) {
+		return false
+	}
+	a.Date, b.Date = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
+}
+
+func TestDecodeEnvelopeMatchesEncodingJSON(t *testing.T) {
+	fast := 0
+	for name, st := range corpusStructures(t) {
+		want, err := slowEnvelope(st)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := decodeEnvelope(st)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !sameEnvelope(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+		// The wire form too: what FETCH ENVELOPE writes.
+		if g, w := imapEnvelope(&got), imapEnvelope(&want); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: IMAP envelope differs:\n got %+v\nwant %+v", name, g, w)
+		}
+		d := envDecoder{b: st}
+		if _, ok := d.parsed(); ok {
+			fast++
+		}
+	}
+	// The point is speed: the fast path must take the common messages.
+	if fast < 25 {
+		t.Errorf("fast path took only %d of the corpus messages", fast)
+	}
+}
+
+func TestDecodeEnvelopeEscapesAndFallback(t *testing.T) {
+	cases := []string{
+		`{"envelope":{"subject":"a\u003cb\u003e \"q\" \\ \/ \n\t\u00e9 \ud83d\ude00","messageId":"\u003cx@y\u003e"}}`,
+		`{"envelope":{"subject":"lone \ud83d surrogate"}}`,
+		`{"envelope":{"Subject":"other case"}}`,
+		`{"structure":null,"envelope":{"subject":"order"}}`,
+		`{"envelope":{"from":null,"to":[]}}`,
+		`{"envelope":{"date":"2026-11-26T01:02:03+02:00","from":[{"name":"A","mailbox":"a","host":"b"},{"group":true,"mailbox":"g"}]}}`,
+		`{"envelope":{"date":"2026-11-26T01:02:03.5Z"}}`,
+		"{\"envelope\":{\"subject\":\"bad \xff utf8\"}}",
+		`{"envelope":{"subject":"x"} , "structure": {"type":"text"}}`,
+	}
+	for _, c := range cases {
+		want, werr := slowEnvelope([]byte(c))
+		got, gerr := decodeEnvelope([]byte(c))
+		if (werr == nil) != (gerr == nil) || !sameEnvelope(got, want) {
+			t.Errorf("%s:\n got %+v %v\nwant %+v %v", c, got, gerr, want, werr)
+		}
+	}
+}
+
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, st := range corpusStructures(f) {
+		f.Add(st)
+	}
+	f.Add([]byte(`{"envelope":{"subject":"\ud83d\ude00\u003c","date":"2026-01-02T03:04:05Z"}}`))
+	f.Add([]byte(`{"envelope":{"from":[{"name":"\\","group":false}]}}`))
+	f.Fuzz(func(t *testing.T, st []byte) {
+		want, werr := slowEnvelope(st)
+		got, gerr := decodeEnvelope(st)
+		if werr != nil {
+			// encoding/json checks the whole document, the fast path only the
+			// envelope: on a broken document only the error may differ.
+			return
+		}
+		if gerr != nil || !sameEnvelope(got, want) {
+			t.Fatalf("%q:\n got %+v %v\nwant %+v", st, got, gerr, want)
+		}
+	})
+}
+
+func BenchmarkDecodeEnvelope(b *testing.B) {
+	sts := corpusStructures(b)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			for _, st := range sts {
+				decodeEnvelope(st)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			for _, st := range sts {
+				slowEnvelope(st)
+			}
+		}
+	})
+}

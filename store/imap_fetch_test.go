@@ -1,0 +1,143 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// The narrow IMAP reads agree with the full ones (MailItemsByUID, Delta) on every
+// field they fill.
+func TestIMAPNarrowReads(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.CreateAccount(ctx, store.NewAccount{Email: "a@example.org", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.CreateAccount(ctx, store.NewAccount{Email: "b@example.org", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := store.Principal{AccountID: a.ID}, store.Principal{AccountID: b.ID}
+	inbox, err := st.FolderByRole(ctx, pa, store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []uint32
+	for i, opts := range []store.DeliverOptions{
+		{Flags: store.FlagSeen, Keywords: []string{"$Work"}},
+		{InternalDate: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{Flags: store.FlagSeen | store.FlagFlagged, Keywords: []string{"$Later", "$Work"}},
+		{Flags: store.FlagDeleted},
+	} {
+		raw := "From: Ann <ann@example.org>\r\nSubject: s" + string(rune('a'+i)) + "\r\nDate: Mon, 5 Jan 2026 10:00:00 +0100\r\n\r\nbody\r\n"
+		d, err := st.Deliver(ctx, pa, inbox.ID, []byte(raw), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, d.UID)
+	}
+	all := []store.UIDRange{{First: 1}}
+	full, err := st.MailItemsByUID(ctx, pa, inbox.ID, all, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow, err := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, true)
+	if err != nil || len(narrow) != len(full) {
+		t.Fatalf("narrow read: %d rows, %v", len(narrow), err)
+	}
+	for i, f := range full {
+		n := narrow[i]
+		if n.ID != f.ID || n.UID != f.UID || n.Flags != f.Flags || !slices.Equal(n.Keywords, f.Keywords) ||
+			!n.InternalDate.Equal(f.InternalDate) || n.Size != f.Size || !n.SentDate.Equal(f.SentDate) ||
+			n.Subject != f.Subject || n.From != f.From || string(n.Structure) != string(f.Structure) ||
+			n.AccountID != f.AccountID || n.FolderID != f.FolderID || n.Class != f.Class {
+			t.Errorf("row %d:\nnarrow %+v\n  full %+v", i, n, f)
+		}
+	}
+	if rows, _ := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, false); len(rows) != 4 || rows[0].Structure != nil {
+		t.Errorf("without structure: %+v", rows)
+	}
+	// The flag filter: seen and not flagged; then unseen.
+	got := func(f store.MailFilter, ranges []store.UIDRange) []uint32 {
+		t.Helper()
+		rows, err := st.MailRowsByUID(ctx, pa, inbox.ID, ranges, f, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint32
+		for _, r := range rows {
+			out = append(out, r.UID)
+		}
+		return out
+	}
+	if u := got(store.MailFilter{Set: store.FlagSeen, Unset: store.FlagFlagged}, all); !slices.Equal(u, uids[:1]) {
+		t.Errorf("seen, not flagged: %v", u)
+	}
+	if u := got(store.MailFilter{Unset: store.FlagSeen}, all); !slices.Equal(u, []uint32{uids[1], uids[3]}) {
+		t.Errorf("unseen: %v", u)
+	}
+	if u := got(store.MailFilter{}, []store.UIDRange{{First: uids[1], Last: uids[1]}, {First: uids[3], Last: 0}}); !slices.Equal(u, []uint32{uids[1], uids[3]}) {
+		t.Errorf("ranges: %v", u)
+	}
+
+	// MailFlagDelta agrees with Delta.
+	v, err := st.OpenMailboxView(ctx, pa, inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := st.MailFlagDelta(ctx, pa, inbox.ID, v.Modseq); err != nil || d.Modseq != v.Modseq || len(d.Items)+len(d.Removed) != 0 {
+		t.Errorf("empty flag delta: %+v %v", d, err)
+	}
+	if _, err := st.SetFlags(ctx, pa, store.Selector{FolderID: inbox.ID, UIDs: []store.UIDRange{{First: uids[1], Last: uids[1]}}}, store.FlagsAdd, store.FlagAnswered, []string{"$X"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Expunge(ctx, pa, inbox.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Deliver(ctx, pa, inbox.ID, []byte("Subject: new\r\n\r\nx\r\n"), store.DeliverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, since := range []int64{0, v.Modseq} {
+		want, err := st.Delta(ctx, pa, inbox.ID, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := st.MailFlagDelta(ctx, pa, inbox.ID, since)
+		if err != nil || d.Modseq != want.Modseq || len(d.Items) != len(want.Items) || len(d.Removed) != len(want.Tombstones) {
+			t.Fatalf("since %d: flag delta %+v %v, delta %+v", since, d, err, want)
+		}
+		for i, it := range want.Items {
+			c := d.Items[i]
+			if c.UID != it.UID || c.Modseq != it.Modseq || c.Flags != it.Flags || !slices.Equal(c.Keywords, it.Keywords) {
+				t.Errorf("since %d item %d: %+v, want %+v", since, i, c, it)
+			}
+		}
+		for i, tb := range want.Tombstones {
+			if d.Removed[i] != tb.UID {
+				t.Errorf("since %d removed %d: %d, want %d", since, i, d.Removed[i], tb.UID)
+			}
+		}
+	}
+	if d, _ := st.MailFlagDelta(ctx, pa, inbox.ID, v.Modseq); len(d.Removed) != 1 || d.Removed[0] != uids[3] {
+		t.Errorf("expunged: %+v", d.Removed)
+	}
+	// Another principal reaches nothing.
+	if _, err := st.MailRowsByUID(ctx, pb, inbox.ID, all, store.MailFilter{}, true); err == nil {
+		t.Error("another account read the rows")
+	}
+	if _, err := st.MailFlagDelta(ctx, pb, inbox.ID, 0); err == nil {
+		t.Error("another account read the delta")
+	}
+}
