@@ -173,18 +173,17 @@ func (se *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 			se.log.Info("recipient refused", "to", to, "reason", "relay")
 			return errRelayDenied
 		}
-		key := strings.ToLower(addr)
-		if !se.remSeen[key] {
-			if se.remSeen == nil {
-				se.remSeen = map[string]bool{}
-			}
-			se.remSeen[key] = true
-			se.remote = append(se.remote, addr)
-		}
+		se.addRemote(addr)
 		se.rcpts = append(se.rcpts, addr)
 		return nil
 	}
 	id, err := se.s.opts.Store.ResolveAddress(se.ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		// Not an account or alias: perhaps a distribution group (groups.go).
+		if isGroup, err := se.rcptGroup(addr); isGroup {
+			return err
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) && strings.EqualFold(local, "postmaster") && se.s.opts.Postmaster != "" {
 		id, err = se.s.opts.Store.ResolveAddress(se.ctx, se.s.opts.Postmaster)
 	}
@@ -208,13 +207,7 @@ func (se *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if a.QuotaBytes > 0 && a.UsageBytes >= a.QuotaBytes {
 		return errMailboxFull
 	}
-	if !se.localID[id] {
-		if se.localID == nil {
-			se.localID = map[int64]bool{}
-		}
-		se.localID[id] = true
-		se.local = append(se.local, store.Recipient{Principal: store.Principal{AccountID: id}})
-	}
+	se.addLocal(id)
 	se.rcpts = append(se.rcpts, addr)
 	return nil
 }
@@ -302,7 +295,10 @@ func (se *session) Data(r io.Reader) (err error) {
 
 	var out *store.Outbound
 	if len(se.remote) > 0 {
-		out = &store.Outbound{From: se.from, Recipients: se.remote, AccountID: se.acct.ID}
+		out = &store.Outbound{From: se.from, Recipients: se.remote}
+		if se.acct != nil { // nil: external members of a group reached through the MX
+			out.AccountID = se.acct.ID
+		}
 	}
 	stored := relayed
 	if len(se.local) > 0 {
