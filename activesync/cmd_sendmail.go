@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,6 +33,7 @@ const (
 	composeSubmissionFailed    = 120 // MailSubmissionFailed
 	composeTooLarge            = 122 // AttachmentIsTooLarge: the message exceeds the size limit
 	composeItemNotFound        = 150 // ItemNotFound: the Source item does not exist for this user
+	composePreviouslySent      = 118 // MessagePreviouslySent: this ClientId was sent already
 )
 
 func (h *Handler) cmdSendMail(rq *request) (*response, error) {
@@ -101,7 +103,23 @@ func (h *Handler) compose(rq *request, kind composeKind) (*response, error) {
 		return composeFailure(rq, composeMailboxQuota), nil
 	}
 
+	// A phone that lost the answer sends the same ClientId again: it gets Status 118,
+	// not a second copy of the message ([MS-ASCMD] 2.2.3.177 common status 118). The
+	// ClientId is claimed before sending and released if the send fails.
+	if cr.ClientID != "" && rq.version >= v140 {
+		fresh, err := h.claimClientID(rq, cr.ClientID)
+		if err != nil {
+			return nil, err
+		}
+		if !fresh {
+			rq.log.Info("message previously sent", "client_id", cr.ClientID)
+			return composeFailure(rq, composePreviouslySent), nil
+		}
+	}
 	if err := h.opts.Sender.Submit(rq.ctx, rq.acct, nil, out); err != nil {
+		if cr.ClientID != "" && rq.version >= v140 {
+			h.releaseClientID(rq, cr.ClientID)
+		}
 		status, ok := submitStatus(err)
 		if !ok {
 			return nil, err
@@ -120,6 +138,37 @@ func (h *Handler) compose(rq *request, kind composeKind) (*response, error) {
 		h.markOriginal(rq, orig, kind)
 	}
 	return &response{}, nil
+}
+
+// sentClientIDs is how many of a device's last ClientIds are remembered.
+const sentClientIDs = 32
+
+// claimClientID records a ClientId as sent by the device; fresh is false when it was
+// already.
+func (h *Handler) claimClientID(rq *request, id string) (fresh bool, err error) {
+	_, err = h.updateDeviceState(rq.ctx, rq, func(s *deviceState) error {
+		if slices.Contains(s.SentClientIDs, id) {
+			fresh = false
+			return nil
+		}
+		fresh = true
+		s.SentClientIDs = append(s.SentClientIDs, id)
+		if n := len(s.SentClientIDs); n > sentClientIDs {
+			s.SentClientIDs = append([]string(nil), s.SentClientIDs[n-sentClientIDs:]...)
+		}
+		return nil
+	})
+	return fresh, err
+}
+
+// releaseClientID forgets a ClientId whose message was not sent, so the phone may retry.
+func (h *Handler) releaseClientID(rq *request, id string) {
+	if _, err := h.updateDeviceState(rq.ctx, rq, func(s *deviceState) error {
+		s.SentClientIDs = slices.DeleteFunc(s.SentClientIDs, func(x string) bool { return x == id })
+		return nil
+	}); err != nil {
+		rq.log.Error("releasing a ClientId", "err", err)
+	}
 }
 
 // sourceMessage reads the message a SmartReply or SmartForward names, with the

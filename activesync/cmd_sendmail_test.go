@@ -454,3 +454,32 @@ func TestSendMailWithoutSender(t *testing.T) {
 	}
 	validate(t, r.body, r.body.Tag+"Response.xsd")
 }
+
+// TestSendMailResentClientID: a phone that lost the answer and sends the same ClientId
+// again gets Status 118 and no second copy; a ClientId whose send failed may be retried.
+func TestSendMailResentClientID(t *testing.T) {
+	e, bob := newSendEnv(t)
+	e.version = "14.1"
+	send := func(id, mime string) reply {
+		return e.do(call{cmd: "SendMail", xml: `<SendMail xmlns="ComposeMail"><ClientId>` + id + `</ClientId>` +
+			`<SaveInSentItems/><Mime opaque="base64">` + b64(mime) + `</Mime></SendMail>`})
+	}
+	wantEmptyOK(t, send("dup-1", plainToBob))
+	r := send("dup-1", plainToBob)
+	if st := composeStatus(t, r, "SendMail"); st != "118" {
+		t.Fatalf("resent ClientId: Status %s, want 118", st)
+	}
+	validate(t, r.body, "SendMailResponse.xsd")
+	if n := len(mailIn(t, e.st, bob, store.RoleInbox)); n != 1 {
+		t.Fatalf("bob has %d copies", n)
+	}
+	// A refused send releases its ClientId.
+	forged := "From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: forged\r\n\r\nx\r\n"
+	if st := composeStatus(t, send("dup-2", forged), "SendMail"); st != "120" {
+		t.Fatalf("forged: Status %s", st)
+	}
+	wantEmptyOK(t, send("dup-2", plainToBob))
+	if n := len(mailIn(t, e.st, bob, store.RoleInbox)); n != 2 {
+		t.Fatalf("bob has %d messages after the retry, want 2", n)
+	}
+}

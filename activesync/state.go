@@ -35,6 +35,10 @@ type deviceState struct {
 	// Sync ([MS-ASCMD] 2.2.3.166.4 empty and partial requests, 14.0+): the last full Sync
 	// request as WBXML.
 	LastSync []byte `json:"ls,omitempty"`
+
+	// SendMail, SmartReply, SmartForward: the device's last ClientIds, so that a resent
+	// message gets Status 118 instead of going out twice.
+	SentClientIDs []string `json:"sc,omitempty"`
 }
 
 // knownFolder is a folder as a device was last told of it.
