@@ -58,6 +58,9 @@ type Options struct {
 	MaxPingFolders int
 	// Sender submits mail; nil: SendMail answers Status 110 (server error).
 	Sender Sender
+	// GAL is the address book Search, Find and ResolveRecipients read; nil: GAL searches
+	// answer a server error and ResolveRecipients finds no one in it.
+	GAL *directory.GAL
 }
 
 // Handler serves ActiveSync. It is safe for concurrent use.
@@ -167,6 +170,12 @@ func (h *Handler) command(name string) (command, bool) {
 		return (*Handler).cmdSmartForward, true
 	case "GetAttachment":
 		return (*Handler).cmdGetAttachment, true
+	case "Search":
+		return (*Handler).cmdSearch, true
+	case "Find":
+		return (*Handler).cmdFind, true
+	case "ResolveRecipients":
+		return (*Handler).cmdResolveRecipients, true
 	}
 	return nil, false
 }
@@ -175,7 +184,7 @@ func (h *Handler) command(name string) (command, bool) {
 // answers, and nothing more.
 var advertisedCommands = []string{"Sync", "SendMail", "SmartForward", "SmartReply", "GetAttachment",
 	"FolderSync", "FolderCreate", "FolderDelete", "FolderUpdate", "MoveItems", "GetItemEstimate",
-	"Settings", "Ping", "ItemOperations", "Provision"}
+	"Settings", "Ping", "ItemOperations", "Provision", "Search", "Find", "ResolveRecipients"}
 
 // ServeHTTP authenticates, decodes, dispatches and encodes one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

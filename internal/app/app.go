@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		// Mail sent from a phone takes the submission listener's path (never served
 		// itself: only its Submit is used).
 		Sender: a.smtpServer(smtp.Submission).(*smtp.Server),
+		GAL:    a.GAL,
 	})
 	activesync.Routes(a.Router, a.EAS)
 	autodiscover.Routes(a.Router, autodiscover.New(autodiscover.Options{
