@@ -8,6 +8,11 @@
 //	gatehouse domain dkim DOMAIN
 //	gatehouse queue list | queue flush | queue delete ID
 //	gatehouse device list [EMAIL] | device wipe EMAIL DEVICEID [--account-only]
+//	gatehouse user set EMAIL [--name N] [--title T] [--phone P] … [--photo FILE] [--hidden|--visible]
+//	gatehouse group add LIST@DOMAIN MEMBER… [--name N] [--hidden]
+//	gatehouse group list [DOMAIN] | group del LIST@DOMAIN
+//	gatehouse group members LIST@DOMAIN [--add A,B…] [--remove C,D…]
+//	gatehouse group set LIST@DOMAIN [--name N] [--hidden|--visible]
 //	gatehouse version
 //
 // While a server runs on the data directory, the admin subcommands send their work to
@@ -51,6 +56,18 @@ const usage = `usage:
   gatehouse queue list | queue flush | queue delete ID
   gatehouse device list [EMAIL]
   gatehouse device wipe EMAIL DEVICEID [--account-only]
+  gatehouse user set EMAIL [--name N] [--given G] [--surname S] [--title T]
+      [--department D] [--company C] [--office O] [--phone P] [--mobile M]
+      [--street S] [--city C] [--postal-code P] [--country C]
+      [--photo FILE.jpg|FILE.png|""] [--hidden|--visible]
+      (only the given fields change; an empty value clears one; photo <= 100 KB)
+  gatehouse group add LIST@DOMAIN MEMBER... [--name "Display Name"] [--hidden]
+  gatehouse group list [DOMAIN]
+  gatehouse group del LIST@DOMAIN
+  gatehouse group members LIST@DOMAIN [--add A,B...] [--remove C,D...]
+      (--add and --remove may be repeated; members are accounts, aliases,
+      other groups or external addresses)
+  gatehouse group set LIST@DOMAIN [--name "Display Name"] [--hidden|--visible]
   gatehouse version
 
 Every subcommand takes --config FILE and --data DIR.
@@ -65,6 +82,10 @@ type cli struct {
 	configFile, dataDir, name string
 	passwordStdin             bool
 	accountOnly               bool
+	hidden, visible           bool
+	add, remove               []string          // group members --add/--remove
+	attrs                     map[string]string // user set: the attribute flags given
+	photo                     *string           // user set --photo, if given
 	stdin                     io.Reader
 	stdout, stderr            io.Writer
 }
@@ -78,7 +99,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.name, "name", "", "display name (user add)")
 	fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	fs.BoolVar(&c.accountOnly, "account-only", false, "device wipe: remove only this account's data (ActiveSync 16.1 devices)")
+	c.groupFlags(fs)
 	pos, err := parseInterspersed(fs, args)
+	c.visited(fs)
 	if err != nil || len(pos) == 0 {
 		if err != nil && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "gatehouse: %v\n", err)
@@ -107,7 +130,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return c.usageError("serve takes no arguments")
 		}
 		return c.serve(cfg)
-	case "user", "domain", "queue", "device":
+	case "user", "domain", "queue", "device", "group":
 		req, err := c.request(pos)
 		if err != nil {
 			return c.usageError(err.Error())
@@ -201,6 +224,8 @@ func (c *cli) request(pos []string) (admin.Request, error) {
 		if err = want(4, "device wipe EMAIL DEVICEID [--account-only]"); err == nil {
 			req.Email, req.DeviceID, req.AccountOnly = pos[2], pos[3], c.accountOnly
 		}
+	case "user.set", "group.add", "group.list", "group.del", "group.members", "group.set":
+		return c.directoryRequest(req, pos)
 	default:
 		err = fmt.Errorf("unknown command %q", pos[0]+" "+pos[1])
 	}

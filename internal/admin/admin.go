@@ -20,7 +20,7 @@ import (
 
 // Request is one administration command.
 type Request struct {
-	Op       string `json:"op"` // "user.add", "user.passwd", "user.list", "user.del", "domain.add", "domain.list", "domain.del", "domain.dkim", "queue.list", "queue.flush", "queue.delete", "device.list", "device.wipe"
+	Op       string `json:"op"` // "user.add", "user.passwd", "user.list", "user.del", "domain.add", "domain.list", "domain.del", "domain.dkim", "queue.list", "queue.flush", "queue.delete", "device.list", "device.wipe", "user.set", "group.add", "group.list", "group.del", "group.members", "group.set"
 	Email    string `json:"email,omitempty"`
 	Domain   string `json:"domain,omitempty"`
 	Name     string `json:"name,omitempty"`
@@ -29,6 +29,17 @@ type Request struct {
 	// device.wipe: the ActiveSync DeviceId, and whether to remove only this account's data.
 	DeviceID    string `json:"device_id,omitempty"`
 	AccountOnly bool   `json:"account_only,omitempty"`
+	// group.add, group.members: members to add; group.members: members to remove.
+	Members []string `json:"members,omitempty"`
+	Remove  []string `json:"remove,omitempty"`
+	// user.set, group.add, group.set: hide from (true) or show in (false) the address
+	// book; nil: unchanged.
+	Hidden *bool `json:"hidden,omitempty"`
+	// user.set: the attributes to change, by flag name (UserAttrs); group.set: "name".
+	Attrs map[string]string `json:"attrs,omitempty"`
+	// user.set: the new photo (JPEG or PNG), or RemovePhoto.
+	Photo       []byte `json:"photo,omitempty"`
+	RemovePhoto bool   `json:"remove_photo,omitempty"`
 }
 
 // Response is what the command prints, and how it exits.
@@ -224,6 +235,10 @@ func (s *Service) do(ctx context.Context, req Request) (string, error) {
 		return fmt.Sprintf("deleted queued message %d (no bounce sent)\n", req.ID), nil
 	case "device.list", "device.wipe":
 		return s.device(ctx, req)
+	case "user.set":
+		return s.userSet(ctx, req)
+	case "group.add", "group.list", "group.del", "group.members", "group.set":
+		return s.group(ctx, req)
 	case "domain.list":
 		ds, err := s.st.Domains(ctx)
 		if err != nil {

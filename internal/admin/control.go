@@ -18,8 +18,8 @@ import (
 // SocketName is the control socket's file name in the data directory.
 const SocketName = "control.sock"
 
-// maxRequest bounds a control request (a JSON line).
-const maxRequest = 64 << 10
+// maxRequest bounds a control request (a JSON line): room for a photo (base64).
+const maxRequest = 1 << 20
 
 // ControlServer answers admin requests on a Unix socket that only the data directory's
 // owner can reach (mode 0600).
