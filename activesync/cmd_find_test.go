@@ -1,0 +1,82 @@
+package activesync
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/activesync/wbxml"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// libwbxml has no Find code page (16.1), so these responses are checked against
+// FindResponse.xsd only.
+
+// findXML is a Find request with one criterion.
+func findXML(criterion string) string {
+	return `<Find xmlns="Find" xmlns:airsync="AirSync"><SearchId>a1b2</SearchId><ExecuteSearch>` + criterion + `</ExecuteSearch></Find>`
+}
+
+// findResult returns the Find/Response of a successful Find.
+func findResult(t *testing.T, r reply) *wbxml.Node {
+	t.Helper()
+	validate(t, r.body, "FindResponse.xsd")
+	if r.body.ChildText("Status") != "1" {
+		t.Fatalf("Find Status %s:\n%s", r.body.ChildText("Status"), r.body.XML())
+	}
+	resp := r.body.Child("Response")
+	if resp.ChildText("Status") != "1" {
+		t.Fatalf("Response Status %s", resp.ChildText("Status"))
+	}
+	return resp
+}
+
+func TestFindGAL(t *testing.T) {
+	e := newGALEnv(t)
+	resp := findResult(t, e.do(call{cmd: "Find", xml: findXML(`<GalSearchCriterion><Query>bob</Query>` +
+		`<Options><Range>0-0</Range><Picture><MaxSize>100000</MaxSize><MaxPictures>1</MaxPictures></Picture></Options></GalSearchCriterion>`)}))
+	if resp.ChildText("ItemOperations:Store") != "GAL" || resp.ChildText("Range") != "0-0" || resp.ChildText("Total") != "2" {
+		t.Errorf("Store %q Range %q Total %q", resp.ChildText("ItemOperations:Store"), resp.ChildText("Range"), resp.ChildText("Total"))
+	}
+	res := resp.All("Result")
+	if len(res) != 1 {
+		t.Fatalf("%d results", len(res))
+	}
+	props := res[0].Child("Properties")
+	if props.ChildText("GAL:DisplayName") != "Bob Builder" || props.ChildText("GAL:EmailAddress") != "bob@example.org" {
+		t.Errorf("properties:\n%s", props.XML())
+	}
+	if p := props.Child("GAL:Picture"); p.ChildText("Status") != "1" || !bytes.Equal(p.Child("Data").Opaque, e.photo) {
+		t.Errorf("picture:\n%s", props.XML())
+	}
+}
+
+func TestFindRefused(t *testing.T) {
+	e := newGALEnv(t)
+	bobInbox, err := e.st.FolderByRole(context.Background(), store.Principal{AccountID: e.bob.ID}, store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailbox := func(collection string) string {
+		return `<MailBoxSearchCriterion><Query><airsync:Class>Email</airsync:Class><FreeText>hello</FreeText>` +
+			`<airsync:CollectionId>` + collection + `</airsync:CollectionId></Query><Options><Range>0-9</Range></Options></MailBoxSearchCriterion>`
+	}
+	for name, tc := range map[string]struct {
+		version, xml, status string
+	}{
+		// Another account's folder is answered as one that does not exist.
+		"other account's folder": {"16.1", findXML(mailbox(folderServerID(bobInbox.ID))), "3"},
+		"no such folder":         {"16.1", findXML(mailbox("999999")), "3"},
+		"before 16.1":            {"16.0", findXML(`<GalSearchCriterion><Query>bob</Query></GalSearchCriterion>`), "2"},
+		"no SearchId":            {"16.1", `<Find xmlns="Find"><ExecuteSearch><GalSearchCriterion><Query>bob</Query></GalSearchCriterion></ExecuteSearch></Find>`, "2"},
+		"two criteria":           {"16.1", findXML(`<GalSearchCriterion><Query>bob</Query></GalSearchCriterion>` + mailbox("1")), "2"},
+		"empty query":            {"16.1", findXML(`<GalSearchCriterion><Query></Query></GalSearchCriterion>`), "2"},
+		"bad range":              {"16.1", findXML(`<GalSearchCriterion><Query>bob</Query><Options><Range>9-0</Range></Options></GalSearchCriterion>`), "2"},
+	} {
+		r := e.do(call{cmd: "Find", version: tc.version, xml: tc.xml})
+		validate(t, r.body, "FindResponse.xsd")
+		if got := r.body.ChildText("Status"); got != tc.status || r.body.Has("Response") {
+			t.Errorf("%s: Find Status %s, want %s:\n%s", name, got, tc.status, r.body.XML())
+		}
+	}
+}
