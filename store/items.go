@@ -83,6 +83,7 @@ type mailIndex struct {
 	sent                                                     int64
 	hasAttachment                                            bool
 	structure                                                []byte
+	fts                                                      ftsDoc // the full-text index's text (fts.go)
 }
 
 func indexMessage(raw []byte) *mailIndex {
@@ -101,6 +102,7 @@ func indexMessage(raw []byte) *mailIndex {
 	if !env.Date.IsZero() {
 		idx.sent = env.Date.Unix()
 	}
+	idx.fts = ftsDocument(p)
 	// Bodies are read from the blob when needed; the row keeps the structure only.
 	p.Text, p.HTML = "", ""
 	idx.structure, _ = json.Marshal(p)
@@ -222,7 +224,7 @@ func (t *tx) insertMail(r Recipient, hash string, size int64, idx *mailIndex) (D
 		date = t.s.now()
 	}
 	kw := normKeywords(r.Keywords)
-	return t.insertItem(p.AccountID, f.ID, ClassMail, r.Flags, kw, date, size, func(uid uint32, m int64) (sql.Result, error) {
+	d, err := t.insertItem(p.AccountID, f.ID, ClassMail, r.Flags, kw, date, size, func(uid uint32, m int64) (sql.Result, error) {
 		return t.exec(`INSERT INTO item(account_id, folder_id, uid, modseq, create_modseq, class, flags, keywords,
 internal_date, size, blob_hash, subject, from_addr, to_addr, message_id, in_reply_to, thread_key, sent_date,
 has_attachment, preview, structure) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -230,6 +232,10 @@ has_attachment, preview, structure) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?
 			idx.subject, idx.from, idx.to, idx.messageID, idx.inReplyTo, idx.thread, idx.sent, idx.hasAttachment,
 			idx.preview, idx.structure)
 	})
+	if err != nil {
+		return d, err
+	}
+	return d, t.ftsIndex(d.ItemID, &idx.fts)
 }
 
 // insertItem allocates the uid, runs the INSERT, and updates the folder's counters and
@@ -610,8 +616,10 @@ func (t *tx) move(p Principal, sel Selector, dest int64) (out []Moved, err error
 // with new ids and uids sharing the blobs (RFC 4315 COPYUID).
 func (s *Store) Copy(ctx context.Context, p Principal, sel Selector, dest int64) ([]Moved, error) {
 	var out []Moved
+	docs := s.ftsDocsForCopy(ctx, p, sel) // parsing happens before the transaction
+	var late []int64                      // copies to index after the commit
 	err := s.write(ctx, func(t *tx) error {
-		out = out[:0]
+		out, late = out[:0], late[:0]
 		_, dst, items, err := t.transfer(p, sel, dest, "copy")
 		if err != nil {
 			return err
@@ -639,10 +647,22 @@ start_time, end_time, recur_end, sequence FROM item WHERE id = ?`, dst.ID, uid, 
 				d.ItemID, p.AccountID, it.ID); err != nil {
 				return err
 			}
+			if it.Class == ClassMail {
+				if doc := docs[it.BlobHash]; doc != nil {
+					if err := t.ftsIndex(d.ItemID, doc); err != nil {
+						return err
+					}
+				} else {
+					late = append(late, d.ItemID)
+				}
+			}
 			out = append(out, Moved{ItemID: it.ID, NewItemID: d.ItemID, OldUID: it.UID, NewUID: d.UID})
 		}
 		return nil
 	})
+	if err == nil {
+		s.ftsIndexLate(ctx, late)
+	}
 	return out, err
 }
 
@@ -663,6 +683,11 @@ func (t *tx) dropItem(id int64) error {
 	}
 	if _, err := t.exec("DELETE FROM item WHERE id = ?", id); err != nil {
 		return err
+	}
+	if it.Class == ClassMail {
+		if err := t.ftsRemove(id); err != nil {
+			return err
+		}
 	}
 	if err := t.adjustFolder(it.FolderID, &it, -1); err != nil {
 		return err

@@ -52,6 +52,8 @@ type Store struct {
 	closeMu   sync.RWMutex // held for reading while a write is enqueued
 	isClosed  bool
 	closed    chan struct{}
+
+	ftsBacklog ftsBacklog // IndexBacklog's progress (fts.go)
 }
 
 // DBFile is the database's file name inside the data directory.

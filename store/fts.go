@@ -1,0 +1,542 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/message"
+)
+
+// The full-text index of mail (schema 4, table item_fts): an FTS5 contentless table
+// whose rowid is item.id. Its text is extracted from the message before the delivering
+// transaction (DESIGN.md §2 invariant 1) and its row is written in the mutation that
+// inserts the item and deleted in the one that drops it. A move keeps the item id, so
+// it needs no reindexing; a copy is a new item with its own row.
+//
+// The index is global (one FTS5 table for every account): a query finds the matching
+// rowids first and then keeps the principal's items in live folders, so isolation
+// comes from the join with item and folder, never from the index.
+
+const (
+	// ftsMaxBody bounds the indexed body text so a huge message cannot bloat the index.
+	ftsMaxBody = 256 << 10
+	// ftsMaxHeader bounds the indexed subject and address text (hostile headers).
+	ftsMaxHeader = 16 << 10
+	// ftsMaxHTML bounds how much of an HTML body is scanned for its text.
+	ftsMaxHTML = 4 << 20
+	// ftsMaxTerms and ftsMaxTermBytes bound a query: more words only narrow a search
+	// further, and a 10 KB paste must not become an expensive expression.
+	ftsMaxTerms     = 32
+	ftsMaxTermBytes = 256
+	// ftsCountCap bounds the work of counting matches; SearchMail reports at most it.
+	ftsCountCap = 10_000
+	// ftsCopyBudget bounds the text a Copy extracts before its transaction; the rest
+	// is indexed right after the commit.
+	ftsCopyBudget = 64 << 20
+	// ftsLateChunk is how many items one catch-up mutation indexes.
+	ftsLateChunk = 100
+)
+
+// ftsDoc is a mail item's text for the index, extracted before the transaction.
+type ftsDoc struct {
+	subject, addresses, body string
+}
+
+func (d *ftsDoc) size() int { return len(d.subject) + len(d.addresses) + len(d.body) }
+
+// ftsDocument extracts the indexed text of a parsed message: the decoded subject, the
+// display names and addresses of From, Sender, Reply-To, To, Cc and Bcc, and the
+// decoded text/plain body, else the HTML body's visible text.
+func ftsDocument(p *message.Parsed) ftsDoc {
+	env := p.Envelope
+	var addrs strings.Builder
+	for _, list := range [][]message.Address{env.From, env.Sender, env.ReplyTo, env.To, env.Cc, env.Bcc} {
+		for _, a := range message.Mailboxes(list) {
+			if addrs.Len() >= ftsMaxHeader {
+				break
+			}
+			if a.Name != "" {
+				addrs.WriteString(a.Name)
+				addrs.WriteByte(' ')
+			}
+			addrs.WriteString(a.Addr())
+			addrs.WriteByte('\n')
+		}
+	}
+	body := p.Text
+	if strings.TrimSpace(body) == "" && p.HTML != "" {
+		body = htmlText(truncateUTF8(p.HTML, ftsMaxHTML), ftsMaxBody)
+	}
+	return ftsDoc{
+		subject:   ftsClean(truncateUTF8(env.Subject, ftsMaxHeader)),
+		addresses: ftsClean(truncateUTF8(addrs.String(), ftsMaxHeader)),
+		body:      ftsClean(truncateUTF8(body, ftsMaxBody)),
+	}
+}
+
+// ftsClean makes text safe to bind: valid UTF-8 without NUL (SQLite text ends at one).
+func ftsClean(s string) string {
+	s = strings.ToValidUTF8(s, " ")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", " ")
+	}
+	return s
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// htmlText returns the visible text of an HTML document, at most limit bytes: tags and
+// comments dropped (block tags become spaces, inline ones join their neighbours so
+// "he<b>llo</b>" stays one word), the content of head, style, script and title
+// skipped, entities decoded.
+func htmlText(h string, limit int) string {
+	var b strings.Builder
+	for i := 0; i < len(h) && b.Len() < limit; {
+		lt := strings.IndexByte(h[i:], '<')
+		if lt < 0 {
+			b.WriteString(html.UnescapeString(h[i:]))
+			break
+		}
+		b.WriteString(html.UnescapeString(h[i : i+lt]))
+		i += lt
+		if strings.HasPrefix(h[i:], "<!--") {
+			e := strings.Index(h[i+4:], "-->")
+			if e < 0 {
+				break
+			}
+			i += 4 + e + 3
+			continue
+		}
+		gt := strings.IndexByte(h[i:], '>')
+		if gt < 0 {
+			break
+		}
+		name := htmlTagName(h[i+1 : i+gt])
+		i += gt + 1
+		switch name {
+		case "head", "style", "script", "title":
+			e := indexFoldASCII(h[i:], "</"+name)
+			if e < 0 {
+				i = len(h)
+				continue
+			}
+			i += e
+			if gt := strings.IndexByte(h[i:], '>'); gt >= 0 {
+				i += gt + 1
+			} else {
+				i = len(h)
+			}
+			b.WriteByte(' ')
+		case "a", "/a", "b", "/b", "i", "/i", "u", "/u", "em", "/em", "strong", "/strong", "span", "/span",
+			"font", "/font", "small", "/small", "big", "/big", "sub", "/sub", "sup", "/sup", "code", "/code",
+			"s", "/s", "strike", "/strike", "mark", "/mark", "abbr", "/abbr", "q", "/q", "wbr":
+			// inline: no word break
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return truncateUTF8(b.String(), limit)
+}
+
+// htmlTagName returns the lower-case name of a tag from its inside ("br /", "/div").
+func htmlTagName(s string) string {
+	end := 0
+	for end < len(s) {
+		c := s[end]
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || (c == '/' && end > 0) {
+			break
+		}
+		end++
+	}
+	return strings.ToLower(s[:end])
+}
+
+// indexFoldASCII finds sub (ASCII) in s ignoring ASCII case.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := strings.IndexByte(s[i:], sub[0])
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+len(sub) <= len(s) && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ftsIndex writes an item's row in the index, in the mutation that inserts the item.
+func (t *tx) ftsIndex(id int64, d *ftsDoc) error {
+	if _, err := t.exec("INSERT INTO item_fts(rowid, subject, addresses, body) VALUES(?, ?, ?, ?)",
+		id, d.subject, d.addresses, d.body); err != nil {
+		return fmt.Errorf("store: full-text index: %w", err)
+	}
+	return nil
+}
+
+// ftsRemove deletes an item's row (none is fine), in the mutation that drops the item.
+func (t *tx) ftsRemove(id int64) error {
+	if _, err := t.exec("DELETE FROM item_fts WHERE rowid = ?", id); err != nil {
+		return fmt.Errorf("store: full-text index: %w", err)
+	}
+	return nil
+}
+
+// ftsColumns maps MailQuery.Field to an FTS5 column filter.
+var ftsColumns = map[string]string{"": "", "subject": "subject", "addresses": "addresses", "body": "body"}
+
+// ftsQuery turns text as a user types it into an FTS5 MATCH expression: every word
+// becomes a quoted string with a prefix star, "a quoted phrase" (when phrases is true)
+// a quoted phrase, all ANDed, within one column when column is not "". No user syntax
+// passes through: quotes are doubled inside strings and NUL, control characters and
+// invalid UTF-8 become spaces, so the expression always parses. ok is false when the
+// text has no word to search for.
+func ftsQuery(text, column string, phrases bool) (expr string, ok bool) {
+	text = strings.ToValidUTF8(text, " ")
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, text)
+	var terms []string
+	add := func(term string, phrase bool) {
+		if len(terms) >= ftsMaxTerms || !hasWordRune(term) {
+			return
+		}
+		prefix := !phrase
+		if len(term) > ftsMaxTermBytes {
+			term = truncateUTF8(term, ftsMaxTermBytes)
+			prefix = true // the cut word is a prefix of the real one
+		}
+		q := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+		if prefix {
+			q += " *"
+		}
+		terms = append(terms, q)
+	}
+	for rest := text; rest != "" && len(terms) < ftsMaxTerms; {
+		rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+		if rest == "" {
+			break
+		}
+		if phrases && rest[0] == '"' {
+			phrase, after, _ := strings.Cut(rest[1:], `"`) // an unclosed quote runs to the end
+			add(phrase, true)
+			rest = after
+			continue
+		}
+		end := strings.IndexFunc(rest, func(r rune) bool { return unicode.IsSpace(r) || phrases && r == '"' })
+		if end < 0 {
+			end = len(rest)
+		}
+		add(rest[:end], false)
+		rest = rest[end:]
+	}
+	if len(terms) == 0 {
+		return "", false
+	}
+	expr = strings.Join(terms, " AND ")
+	if column != "" {
+		expr = "{" + column + "} : (" + expr + ")"
+	}
+	return expr, true
+}
+
+// hasWordRune reports whether s holds a letter or digit, which the unicode61 tokenizer
+// keeps as part of a token. A term without one would become an empty phrase, which
+// matches nothing and so would empty the whole AND.
+func hasWordRune(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// MailQuery is a full-text search of mail (ActiveSync Search and Find, IMAP SEARCH).
+type MailQuery struct {
+	// Text is free text as a user types it: words ANDed, each a prefix match of a word
+	// of the message; "a quoted phrase" matches those words in a row. Case and
+	// diacritics are ignored.
+	Text string
+	// Field is "" (subject, addresses and body), "subject", "addresses" or "body".
+	Field string
+	// Folders limits the search; nil: every mail folder of the principal.
+	Folders []int64
+	// Since and Before bound the internal date (Since inclusive); zero: unbounded.
+	Since, Before time.Time
+	// Offset and Limit page the results; Limit <= 0 means 100.
+	Offset, Limit int
+}
+
+// ftsWhere selects the principal's mail items in live (optionally listed) folders with
+// internal dates in range whose index row matches. Its arguments: match, account,
+// account, folders JSON (or NULL), since, before.
+const ftsWhere = `id IN (SELECT rowid FROM item_fts WHERE item_fts MATCH ?) AND account_id = ? AND class = 'mail'
+AND folder_id IN (SELECT id FROM folder WHERE account_id = ? AND deleted_modseq IS NULL AND class = 'mail'
+AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4))))
+AND internal_date >= ? AND internal_date < ?`
+
+// SearchMail finds the principal's mail items matching q, newest first (by internal
+// date), and the number of matches, counted up to 10,000. Text without any word finds
+// nothing.
+func (s *Store) SearchMail(ctx context.Context, p Principal, q MailQuery) (items []Item, total int, err error) {
+	column, known := ftsColumns[q.Field]
+	if !known {
+		return nil, 0, fmt.Errorf("%w: search field %q", ErrInvalid, q.Field)
+	}
+	expr, ok := ftsQuery(q.Text, column, true)
+	if !ok {
+		return nil, 0, nil
+	}
+	var folders any // NULL: every folder
+	if q.Folders != nil {
+		js, err := json.Marshal(q.Folders)
+		if err != nil {
+			return nil, 0, err
+		}
+		folders = string(js)
+	}
+	since, before := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Since.IsZero() {
+		since = q.Since.Unix()
+	}
+	if !q.Before.IsZero() {
+		before = q.Before.Unix()
+	}
+	limit, offset := q.Limit, max(q.Offset, 0)
+	if limit <= 0 {
+		limit = 100
+	}
+	args := []any{expr, p.AccountID, p.AccountID, folders, since, before}
+	if err := s.rq.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM item WHERE `+ftsWhere+` LIMIT `+fmt.Sprint(ftsCountCap)+`)`,
+		args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: search: %w", err)
+	}
+	if total <= offset {
+		return nil, total, nil
+	}
+	rows, err := s.rq.QueryContext(ctx, `SELECT `+itemCols+` FROM item WHERE `+ftsWhere+`
+ORDER BY internal_date DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	items, err = collect(rows, err, scanItemOnly)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: search: %w", err)
+	}
+	return items, total, nil
+}
+
+// MatchMailUIDs returns, in order, the uids of the items of one mail folder whose
+// index matches text (the literal string of IMAP SEARCH TEXT, BODY or SUBJECT: quotes
+// are not syntax) in field ("" for all of subject, addresses and body). Each word of
+// text must begin a word of the message (case and diacritics ignored), so the result
+// is a candidate set: it holds every message containing the words as substrings that
+// start words, and the caller verifies RFC 9051 6.4.4 substring semantics on it. A
+// string found only inside a word ("ello" in "hello") is not a candidate — the same
+// trade-off Dovecot's full-text search makes. Text without any word (empty, or only
+// punctuation) cannot be pre-filtered: every uid of the folder is returned.
+func (s *Store) MatchMailUIDs(ctx context.Context, p Principal, folder int64, text, field string) ([]uint32, error) {
+	column, known := ftsColumns[field]
+	if !known {
+		return nil, fmt.Errorf("%w: search field %q", ErrInvalid, field)
+	}
+	expr, ok := ftsQuery(text, column, false)
+	if !ok {
+		return s.FolderUIDs(ctx, p, folder)
+	}
+	if _, err := s.Folder(ctx, p, folder); err != nil {
+		return nil, err
+	}
+	rows, err := s.rq.QueryContext(ctx, `SELECT uid FROM item WHERE account_id = ? AND folder_id = ?
+AND id IN (SELECT rowid FROM item_fts WHERE item_fts MATCH ?) ORDER BY uid`, p.AccountID, folder, expr)
+	uids, err := collect(rows, err, scanOne[uint32])
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return uids, nil
+}
+
+// ftsBacklog is IndexBacklog's progress: items at or below mark have been looked at.
+// It lives in memory: a restart rescans from the first item, which costs one primary
+// key probe per indexed item.
+type ftsBacklog struct {
+	mu   sync.Mutex
+	mark int64
+}
+
+// IndexBacklog indexes up to batch mail items that have no row in the full-text index
+// (delivered before schema 4, or a copy whose catch-up indexing was interrupted), and
+// returns how many it indexed; 0 means none is left. Each batch is one short mutation,
+// the messages read and parsed before it. Run it in a loop at start.
+func (s *Store) IndexBacklog(ctx context.Context, batch int) (indexed int, err error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	s.ftsBacklog.mu.Lock()
+	defer s.ftsBacklog.mu.Unlock()
+	mark := s.ftsBacklog.mark
+	var top int64
+	if err := s.rq.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM item").Scan(&top); err != nil {
+		return 0, fmt.Errorf("store: index backlog: %w", err)
+	}
+	rows, err := s.rq.QueryContext(ctx, `SELECT id FROM item WHERE id > ? AND id <= ? AND class = 'mail'
+AND NOT EXISTS (SELECT 1 FROM item_fts WHERE rowid = item.id) ORDER BY id LIMIT ?`, mark, top, batch)
+	ids, err := collect(rows, err, scanOne[int64])
+	if err != nil {
+		return 0, fmt.Errorf("store: index backlog: %w", err)
+	}
+	if indexed, err = s.ftsIndexItems(ctx, ids); err != nil {
+		return indexed, err
+	}
+	if len(ids) == batch {
+		s.ftsBacklog.mark = ids[len(ids)-1]
+	} else {
+		s.ftsBacklog.mark = top
+	}
+	return indexed, nil
+}
+
+// ftsIndexItems indexes existing mail items that have no index row, in chunks: each
+// chunk's messages are read and parsed first, then written in one mutation that skips
+// items deleted or indexed meanwhile. It returns how many rows it wrote.
+func (s *Store) ftsIndexItems(ctx context.Context, ids []int64) (int, error) {
+	n := 0
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), ftsLateChunk)]
+		ids = ids[len(chunk):]
+		docs := make([]ftsDoc, len(chunk))
+		for i, id := range chunk {
+			docs[i] = s.ftsDocOfItem(ctx, id)
+		}
+		err := s.write(ctx, func(t *tx) error {
+			for i, id := range chunk {
+				var missing bool
+				if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM item WHERE id = ? AND class = 'mail')
+AND NOT EXISTS (SELECT 1 FROM item_fts WHERE rowid = ?)`, id, id).Scan(&missing); err != nil {
+					return err
+				}
+				if !missing {
+					continue
+				}
+				if err := t.ftsIndex(id, &docs[i]); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("store: full-text index: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// ftsDocOfItem extracts an item's text from its blob. When the blob cannot be read,
+// the subject and addresses kept in the item row still make it findable.
+func (s *Store) ftsDocOfItem(ctx context.Context, id int64) ftsDoc {
+	var hash sql.NullString
+	var subject, from, to string
+	if err := s.rq.QueryRowContext(ctx, "SELECT blob_hash, subject, from_addr, to_addr FROM item WHERE id = ?", id).
+		Scan(&hash, &subject, &from, &to); err != nil {
+		return ftsDoc{}
+	}
+	if hash.Valid {
+		d, err := s.ftsDocOfBlob(hash.String)
+		if err == nil {
+			return d
+		}
+		s.log.Warn("full-text index: message unreadable, indexing its envelope only", "item", id, "err", err)
+	}
+	return ftsDoc{subject: ftsClean(subject), addresses: ftsClean(from + "\n" + to)}
+}
+
+func (s *Store) ftsDocOfBlob(hash string) (ftsDoc, error) {
+	f, err := s.blobs.open(hash)
+	if err != nil {
+		return ftsDoc{}, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		return ftsDoc{}, err
+	}
+	return ftsDocument(message.Parse(raw)), nil
+}
+
+// ftsDocsForCopy extracts, before a Copy's transaction, the text of the mail items a
+// selector picks, by blob hash (a blob is immutable, so its text is too), up to
+// ftsCopyBudget bytes of text. Items it leaves out are indexed after the commit.
+func (s *Store) ftsDocsForCopy(ctx context.Context, p Principal, sel Selector) map[string]*ftsDoc {
+	var hashes []string
+	for _, r := range sel.UIDs {
+		last := int64(r.Last)
+		if r.Last == 0 {
+			last = 1<<32 - 1
+		}
+		rows, err := s.rq.QueryContext(ctx, `SELECT DISTINCT blob_hash FROM item WHERE account_id = ? AND folder_id = ?
+AND uid BETWEEN ? AND ? AND class = 'mail' AND blob_hash IS NOT NULL`, p.AccountID, sel.FolderID, r.First, last)
+		hs, err := collect(rows, err, scanOne[string])
+		if err != nil {
+			return nil
+		}
+		hashes = append(hashes, hs...)
+	}
+	for _, id := range sel.IDs {
+		var h string
+		if err := s.rq.QueryRowContext(ctx, `SELECT blob_hash FROM item WHERE id = ? AND account_id = ? AND folder_id = ?
+AND class = 'mail' AND blob_hash IS NOT NULL`, id, p.AccountID, sel.FolderID).Scan(&h); err == nil {
+			hashes = append(hashes, h)
+		}
+	}
+	docs := map[string]*ftsDoc{}
+	budget := ftsCopyBudget
+	for _, h := range hashes {
+		if _, done := docs[h]; done {
+			continue
+		}
+		if budget <= 0 {
+			break
+		}
+		d, err := s.ftsDocOfBlob(h)
+		if err != nil {
+			continue
+		}
+		docs[h] = &d
+		budget -= d.size()
+	}
+	return docs
+}
+
+// ftsIndexLate indexes copies whose text was not extracted before their transaction.
+// The copy has committed, so a failure is logged and left to IndexBacklog.
+func (s *Store) ftsIndexLate(ctx context.Context, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	if _, err := s.ftsIndexItems(context.WithoutCancel(ctx), ids); err != nil && !errors.Is(err, ErrClosed) {
+		s.log.Error("full-text index of copied items", "items", len(ids), "err", err)
+	}
+}
