@@ -30,6 +30,7 @@ type GAL struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at each new snapshot
 	byID    map[int64]GALEntry
+	groups  map[int64]GALEntry // visible distribution groups, by group id (groups.go)
 	domains []string
 
 	personal contactsCache // PersonalContacts, by account
@@ -48,14 +49,20 @@ const (
 	galAttrs
 )
 
-// GALEntry is one person of the address book.
+// GALEntry is one person (or, with Kind GALGroup, one distribution group) of the
+// address book.
 type GALEntry struct {
-	ID      int64
+	ID      int64  // the account's id; a group's own id for a group
 	Email   string // primary address
 	Local   string // local part of Email
 	Domain  string
 	Aliases []string
 	store.Attributes
+	// Kind is GALPerson (the zero value) or GALGroup.
+	Kind GALKind
+	// Members are a group's direct members: external addresses and the addresses of
+	// visible local entries (hidden accounts and groups are left out).
+	Members []string
 }
 
 // CommonName is the entry's cn: the display name, else given name and surname, else
@@ -80,6 +87,9 @@ func (e *GALEntry) SurnameOrCN() string {
 
 // Values returns an indexed attribute's values as served (not folded).
 func (e *GALEntry) Values(a GALAttr) []string {
+	if e.Kind == GALGroup {
+		return e.groupValues(a)
+	}
 	switch a {
 	case GALCommonName:
 		return []string{e.CommonName()}
@@ -216,6 +226,10 @@ func (g *GAL) loadAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	groups, err := g.loadGroups(ctx)
+	if err != nil {
+		return err
+	}
 	byID := make(map[int64]GALEntry, len(accts))
 	for _, a := range accts {
 		if a.HiddenFromGAL {
@@ -235,7 +249,7 @@ func (g *GAL) loadAll(ctx context.Context) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.byID, g.domains = byID, names
+	g.byID, g.groups, g.domains = byID, groups, names
 	g.publishLocked()
 	return nil
 }
@@ -276,10 +290,11 @@ func (g *GAL) loadAccounts(ctx context.Context, ids []int64) error {
 }
 
 func (g *GAL) publishLocked() {
-	entries := make([]GALEntry, 0, len(g.byID))
+	entries := make([]GALEntry, 0, len(g.byID)+len(g.groups))
 	for _, e := range g.byID {
 		entries = append(entries, e)
 	}
+	entries = g.appendGroupsLocked(entries)
 	g.snap.Store(buildSnapshot(g.snap.Load().Gen+1, entries, g.domains))
 	close(g.changed)
 	g.changed = make(chan struct{})
