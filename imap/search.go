@@ -2,11 +2,14 @@ package imap
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"mime"
 	"os"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -35,6 +38,12 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	}
 	needStructure := needsStructure(criteria)
 	filter := flagFilter(criteria)
+	uidsOnly := onlyFlagsAndSets(criteria)
+	if len(criteria.Body) > 0 {
+		if all, err = s.bodyCandidates(all, criteria.Body); err != nil {
+			return nil, s.imapError(err, "search")
+		}
+	}
 	data = &goimap.SearchData{}
 	var seqs goimap.SeqSet
 	var uids goimap.UIDSet
@@ -43,8 +52,19 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	for rest := all; len(rest) > 0; {
 		chunk := rest[:min(len(rest), s.srv.chunk)]
 		rest = rest[len(chunk):]
-		items, err := s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter, needStructure)
-		if err != nil {
+		var items []store.MailItem
+		if uidsOnly {
+			// The filter answers every key that reads the row: only uids are needed,
+			// with the flags the filter guarantees for match to see.
+			uids, err := s.srv.opts.Store.MailUIDsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter)
+			if err != nil {
+				return nil, s.imapError(err, "search")
+			}
+			items = make([]store.MailItem, len(uids))
+			for i, u := range uids {
+				items[i].UID, items[i].Flags = u, filter.Set
+			}
+		} else if items, err = s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter, needStructure); err != nil {
 			return nil, s.imapError(err, "search")
 		}
 		byUID := make(map[uint32]*store.MailItem, len(items))
@@ -110,6 +130,60 @@ func flagFilter(c *goimap.SearchCriteria) store.MailFilter {
 		f.Unset |= bit(fl)
 	}
 	return f
+}
+
+// onlyFlagsAndSets reports whether the criteria are system-flag keys and sequence or
+// uid sets only: then flagFilter answers the flags exactly and no row is needed.
+func onlyFlagsAndSets(c *goimap.SearchCriteria) bool {
+	if !c.Since.IsZero() || !c.Before.IsZero() || !c.SentSince.IsZero() || !c.SentBefore.IsZero() ||
+		c.Larger > 0 || c.Smaller > 0 || len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 ||
+		len(c.Not) > 0 || len(c.Or) > 0 || c.ModSeq != nil {
+		return false
+	}
+	for _, fl := range append(slices.Clip(c.Flag), c.NotFlag...) {
+		if !isSystemFlag(fl) {
+			return false // \Recent or a keyword
+		}
+	}
+	return true
+}
+
+func isSystemFlag(fl goimap.Flag) bool {
+	for _, sf := range systemFlags {
+		if strings.EqualFold(string(fl), string(sf.flag)) {
+			return true
+		}
+	}
+	return false
+}
+
+// mailMatcher is the store's full-text pre-filter (store.MatchMailUIDs), used when the
+// store has it.
+type mailMatcher interface {
+	MatchMailUIDs(ctx context.Context, p store.Principal, folder int64, text, field string) ([]uint32, error)
+}
+
+// bodyCandidates narrows the targets of a search with BODY keys to the messages the
+// full-text index finds for every BODY string; match then checks RFC 9051 substring
+// semantics on each candidate. The index matches words at their start only, so a
+// string that occurs only inside a word ("ebr" in "zebra") is not found, as with
+// Dovecot's full-text search (docs/ARCHITECTURE.md).
+func (s *session) bodyCandidates(ts []target, bodies []string) ([]target, error) {
+	m, ok := any(s.srv.opts.Store).(mailMatcher)
+	if !ok {
+		return ts, nil
+	}
+	for _, text := range bodies {
+		uids, err := m.MatchMailUIDs(s.ctx, s.p, s.sel.folder.ID, text, "body")
+		if err != nil {
+			return nil, err
+		}
+		ts = slices.DeleteFunc(ts, func(t target) bool {
+			_, found := slices.BinarySearch(uids, t.uid)
+			return !found
+		})
+	}
+	return ts, nil
 }
 
 func hasModSeq(c *goimap.SearchCriteria) bool {
@@ -192,7 +266,7 @@ func (m *candidate) structure() *message.Parsed {
 
 func (m *candidate) file() *os.File {
 	if m.blob == nil && !m.loadErr {
-		f, err := m.s.srv.opts.Store.OpenBlob(m.s.ctx, m.s.p, m.it.ID)
+		f, err := m.s.srv.opts.Store.OpenMailBlob(m.s.ctx, m.s.p, m.it)
 		if err != nil {
 			m.loadErr = true
 			return nil
@@ -281,11 +355,39 @@ func headerValues(hdr []byte, name string) []string {
 	return out
 }
 
+// containsFold is case-insensitive substring matching (RFC 9051 6.4.4: "SHOULD be
+// case-insensitive for characters within ASCII range"; beyond ASCII, Unicode lower
+// case). An ASCII needle is searched for without copying the text.
 func containsFold(hay, needle string) bool {
 	if needle == "" {
 		return true
 	}
-	return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+	for i := 0; i < len(needle); i++ {
+		if needle[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+		}
+	}
+	first := lowerASCII(needle[0])
+	for i := 0; i+len(needle) <= len(hay); i++ {
+		if lowerASCII(hay[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(needle) && lowerASCII(hay[i+j]) == lowerASCII(needle[j]) {
+			j++
+		}
+		if j == len(needle) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func addressText(as []message.Address) string {

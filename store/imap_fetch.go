@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -15,7 +16,7 @@ import (
 // large mailbox.
 
 // mailRowCols are the columns MailRowsByUID fills.
-const mailRowCols = `id, uid, flags, keywords, internal_date, size, sent_date, subject, from_addr`
+const mailRowCols = `id, uid, flags, keywords, internal_date, size, sent_date, subject, from_addr, coalesce(blob_hash, '')`
 
 // MailFilter narrows MailRowsByUID to items whose flags have every bit of Set and no
 // bit of Unset (SEARCH's system-flag keys, answered by SQL).
@@ -26,7 +27,7 @@ type MailFilter struct {
 // MailRowsByUID reads the items of a folder whose uids lie in the ranges (sorted and
 // disjoint, each read in uid order) and that pass the filter. Only these fields of
 // Item are set: ID, AccountID, FolderID, Class, UID, Flags, Keywords, InternalDate,
-// Size, SentDate, Subject and From; Structure is set when withStructure is.
+// Size, SentDate, Subject, From and BlobHash; Structure is set when withStructure is.
 func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, withStructure bool) ([]MailItem, error) {
 	cols := mailRowCols
 	if withStructure {
@@ -63,7 +64,7 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 				mi := MailItem{Item: Item{AccountID: p.AccountID, FolderID: folder, Class: ClassMail}}
 				var keywords string
 				var idate, sdate int64
-				dest := []any{&mi.ID, &mi.UID, &mi.Flags, &keywords, &idate, &mi.Size, &sdate, &mi.Subject, &mi.From}
+				dest := []any{&mi.ID, &mi.UID, &mi.Flags, &keywords, &idate, &mi.Size, &sdate, &mi.Subject, &mi.From, &mi.BlobHash}
 				if withStructure {
 					dest = append(dest, &mi.Structure)
 				}
@@ -86,6 +87,58 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 		return nil
 	})
 	return out, err
+}
+
+// MailUIDsByUID is MailRowsByUID reading only the uids: SEARCH with nothing but
+// system-flag keys (UNSEEN, DELETED, ...) and sets.
+func (s *Store) MailUIDsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter) ([]uint32, error) {
+	var out []uint32
+	err := s.snapshot(ctx, func(q *sql.Tx) error {
+		if err := s.liveFolder(ctx, q, p, folder); err != nil {
+			return err
+		}
+		st, err := s.txStmt(ctx, q, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? AND flags & ? = ? AND flags & ? = 0 ORDER BY uid")
+		if err != nil {
+			return err
+		}
+		for _, r := range ranges {
+			last := int64(r.Last)
+			if r.Last == 0 {
+				last = 1<<32 - 1
+			}
+			rows, err := st.QueryContext(ctx, p.AccountID, folder, r.First, last, int64(filter.Set), int64(filter.Set), int64(filter.Unset))
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var uid uint32
+				if err := rows.Scan(&uid); err != nil {
+					rows.Close()
+					return err
+				}
+				out = append(out, uid)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OpenMailBlob opens the message of an item read by MailRowsByUID (or any read that
+// filled its BlobHash) without reading its row again: SEARCH BODY opens every
+// message of a folder, and OpenBlob's lookup by id was a query per message.
+func (s *Store) OpenMailBlob(ctx context.Context, p Principal, it *MailItem) (*os.File, error) {
+	if it.AccountID != p.AccountID {
+		return nil, fmt.Errorf("item %d: %w", it.ID, ErrNotFound)
+	}
+	if it.BlobHash == "" {
+		return s.OpenBlob(ctx, p, it.ID)
+	}
+	return s.blobs.open(it.BlobHash)
 }
 
 // FlagDelta is what changed in a folder since a modseq, as an IMAP mailbox view needs

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -62,9 +63,30 @@ func TestIMAPNarrowReads(t *testing.T) {
 		if n.ID != f.ID || n.UID != f.UID || n.Flags != f.Flags || !slices.Equal(n.Keywords, f.Keywords) ||
 			!n.InternalDate.Equal(f.InternalDate) || n.Size != f.Size || !n.SentDate.Equal(f.SentDate) ||
 			n.Subject != f.Subject || n.From != f.From || string(n.Structure) != string(f.Structure) ||
-			n.AccountID != f.AccountID || n.FolderID != f.FolderID || n.Class != f.Class {
+			n.AccountID != f.AccountID || n.FolderID != f.FolderID || n.Class != f.Class || n.BlobHash != f.BlobHash || n.BlobHash == "" {
 			t.Errorf("row %d:\nnarrow %+v\n  full %+v", i, n, f)
 		}
+	}
+	// The blob opened from the row is the one OpenBlob opens by id.
+	for _, n := range narrow {
+		f1, err := st.OpenMailBlob(ctx, pa, &n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f2, err := st.OpenBlob(ctx, pa, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b1, _ := io.ReadAll(f1)
+		b2, _ := io.ReadAll(f2)
+		f1.Close()
+		f2.Close()
+		if len(b1) == 0 || string(b1) != string(b2) {
+			t.Errorf("uid %d: OpenMailBlob read %d bytes, OpenBlob %d", n.UID, len(b1), len(b2))
+		}
+	}
+	if _, err := st.OpenMailBlob(ctx, pb, &narrow[0]); err == nil {
+		t.Error("another account opened the blob")
 	}
 	if rows, _ := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, false); len(rows) != 4 || rows[0].Structure != nil {
 		t.Errorf("without structure: %+v", rows)
@@ -81,6 +103,15 @@ func TestIMAPNarrowReads(t *testing.T) {
 			out = append(out, r.UID)
 		}
 		return out
+	}
+	if u, err := st.MailUIDsByUID(ctx, pa, inbox.ID, all, store.MailFilter{Unset: store.FlagSeen}); err != nil || !slices.Equal(u, []uint32{uids[1], uids[3]}) {
+		t.Errorf("uids only, unseen: %v %v", u, err)
+	}
+	if u, err := st.MailUIDsByUID(ctx, pa, inbox.ID, []store.UIDRange{{First: uids[2], Last: 0}}, store.MailFilter{}); err != nil || !slices.Equal(u, uids[2:]) {
+		t.Errorf("uids only, a range: %v %v", u, err)
+	}
+	if _, err := st.MailUIDsByUID(ctx, pb, inbox.ID, all, store.MailFilter{}); err == nil {
+		t.Error("another account read the uids")
 	}
 	if u := got(store.MailFilter{Set: store.FlagSeen, Unset: store.FlagFlagged}, all); !slices.Equal(u, uids[:1]) {
 		t.Errorf("seen, not flagged: %v", u)

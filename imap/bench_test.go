@@ -1,0 +1,170 @@
+package imap
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// In-process benchmarks of the commands bench/imap measures against Dovecot, for
+// profiling (-cpuprofile); the client's own parsing is part of each figure.
+
+var benchOnce struct {
+	sync.Once
+	addr string
+	err  error
+}
+
+const benchMessages = 2000
+
+// benchServer is one server with alice's INBOX holding benchMessages messages shaped
+// like bench/imap/load's (1–3 KB text, one in ten with "zebra", one in three seen).
+func benchServer(b *testing.B) string {
+	benchOnce.Do(func() {
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "imap-bench")
+		if err != nil {
+			benchOnce.err = err
+			return
+		}
+		st, err := store.Open(ctx, store.Options{Dir: dir})
+		if err != nil {
+			benchOnce.err = err
+			return
+		}
+		d := directory.New(st, directory.Options{DefaultDomain: "example.org"})
+		a, _, err := d.CreateUser(ctx, directory.NewUser{Email: "alice@example.org", Password: testPassword})
+		if err != nil {
+			benchOnce.err = err
+			return
+		}
+		p := store.Principal{AccountID: a.ID}
+		inbox, _ := st.FolderByRole(ctx, p, store.RoleInbox)
+		var wg sync.WaitGroup
+		for w := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < benchMessages; i += 16 {
+					var fl store.Flags
+					if i%3 == 0 {
+						fl = store.FlagSeen
+					}
+					if _, err := st.Deliver(ctx, p, inbox.ID, benchMessage(i), store.DeliverOptions{Flags: fl}); err != nil {
+						benchOnce.err = err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		srv := New(Options{Store: st, Directory: d, MaxMessageSize: 1 << 20})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			benchOnce.err = err
+			return
+		}
+		go srv.Serve(ln)
+		benchOnce.addr = ln.Addr().String()
+	})
+	if benchOnce.err != nil {
+		b.Fatal(benchOnce.err)
+	}
+	return benchOnce.addr
+}
+
+func benchMessage(i int) []byte {
+	words := strings.Fields("the of meeting report numbers team project draft review customer server weekly update")
+	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "From: %s <%s@example.net>\r\nTo: Bench <bench@example.org>\r\nSubject: topic%d discussion %d\r\n", names[i%10], names[i%10], i%8, i)
+	fmt.Fprintf(&sb, "Message-ID: <load-%d@example.net>\r\nDate: %s\r\n", i, time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z))
+	sb.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	size := 1024 + (i*7919)%2048
+	for j := 0; sb.Len() < size; j++ {
+		w := words[(i+j*31)%len(words)]
+		if i%10 == 3 && j == 40 {
+			w = "zebra"
+		}
+		sb.WriteString(w)
+		if j%10 == 9 {
+			sb.WriteString("\r\n")
+		} else {
+			sb.WriteByte(' ')
+		}
+	}
+	sb.WriteString("\r\n")
+	return []byte(sb.String())
+}
+
+func benchClient(b *testing.B) *imapclient.Client {
+	c, err := imapclient.DialInsecure(benchServer(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	if err := c.Login("alice@example.org", testPassword).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func BenchmarkFetchFlagsEnvelope(b *testing.B) {
+	c := benchClient(b)
+	all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+	for b.Loop() {
+		msgs, err := c.Fetch(all, &goimap.FetchOptions{Flags: true, Envelope: true, UID: true}).Collect()
+		if err != nil || len(msgs) != benchMessages {
+			b.Fatalf("%d messages, %v", len(msgs), err)
+		}
+	}
+}
+
+func BenchmarkSearch(b *testing.B) {
+	c := benchClient(b)
+	for _, k := range []struct {
+		name string
+		c    goimap.SearchCriteria
+	}{
+		{"subject", goimap.SearchCriteria{Header: []goimap.SearchCriteriaHeaderField{{Key: "Subject", Value: "topic3"}}}},
+		{"from", goimap.SearchCriteria{Header: []goimap.SearchCriteriaHeaderField{{Key: "From", Value: "carol"}}}},
+		{"body", goimap.SearchCriteria{Body: []string{"zebra"}}},
+		{"unseen", goimap.SearchCriteria{NotFlag: []goimap.Flag{goimap.FlagSeen}}},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.UIDSearch(&k.c, nil).Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkStoreFlags(b *testing.B) {
+	c := benchClient(b)
+	all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+	for b.Loop() {
+		if _, err := c.Store(all, &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Flags: []goimap.Flag{goimap.FlagFlagged}}, nil).Collect(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := c.Store(all, &goimap.StoreFlags{Op: goimap.StoreFlagsDel, Silent: true, Flags: []goimap.Flag{goimap.FlagFlagged}}, nil).Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}

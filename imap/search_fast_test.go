@@ -1,0 +1,128 @@
+package imap
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	goimap "github.com/emersion/go-imap/v2"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// The fast paths of SEARCH (flags applied by the store, uid-only reads, the full-text
+// pre-filter for BODY, the copy-free ASCII matcher) give what the general evaluation
+// gives: each criterion c is compared with OR c c, which means the same and takes none
+// of them.
+func TestSearchFastPathsMatchGeneral(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.principal("alice@example.org")
+	inbox, err := e.st.FolderByRole(ctx, p, store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{"Zebra crossing ahead", "nothing to see", "the ZEBRA and the lion", "Café Zürich", "zebras everywhere"}
+	for i := range 40 {
+		var fl store.Flags
+		if i%3 == 0 {
+			fl |= store.FlagSeen
+		}
+		if i%4 == 0 {
+			fl |= store.FlagFlagged
+		}
+		if i%7 == 0 {
+			fl |= store.FlagDeleted
+		}
+		var kw []string
+		if i%5 == 0 {
+			kw = []string{"$Work"}
+		}
+		raw := textMessage(fmt.Sprintf("Topic%d Report", i%4), bodies[i%len(bodies)])
+		if _, err := e.st.Deliver(ctx, p, inbox.ID, []byte(raw), store.DeliverOptions{Flags: fl, Keywords: kw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.dial("alice@example.org", nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	hdr := func(k, v string) []goimap.SearchCriteriaHeaderField {
+		return []goimap.SearchCriteriaHeaderField{{Key: k, Value: v}}
+	}
+	for _, cr := range []goimap.SearchCriteria{
+		{NotFlag: []goimap.Flag{goimap.FlagSeen}},
+		{Flag: []goimap.Flag{goimap.FlagSeen}, NotFlag: []goimap.Flag{goimap.FlagFlagged}},
+		{Flag: []goimap.Flag{goimap.FlagDeleted}},
+		{Flag: []goimap.Flag{"\\SEEN"}, UID: []goimap.UIDSet{{goimap.UIDRange{Start: 5, Stop: 30}}}},
+		{NotFlag: []goimap.Flag{"$Work"}},
+		{Flag: []goimap.Flag{"$Work", goimap.FlagSeen}},
+		{Flag: []goimap.Flag{`\Recent`}},
+		{SeqNum: []goimap.SeqSet{{goimap.SeqRange{Start: 3, Stop: 9}}}, NotFlag: []goimap.Flag{goimap.FlagDeleted}},
+		{Body: []string{"zebra"}},
+		{Body: []string{"ZEBRA", "lion"}},
+		{Body: []string{"café"}},
+		{Body: []string{"zebra"}, NotFlag: []goimap.Flag{goimap.FlagSeen}},
+		{Header: hdr("Subject", "topic1")},
+		{Header: hdr("Subject", "REPORT"), Flag: []goimap.Flag{goimap.FlagFlagged}},
+		{Header: hdr("From", "CAROL")},
+		{Text: []string{"Zürich"}},
+	} {
+		fast, err := c.UIDSearch(&cr, nil).Wait()
+		if err != nil {
+			t.Fatalf("%+v: %v", cr, err)
+		}
+		general, err := c.UIDSearch(&goimap.SearchCriteria{Or: [][2]goimap.SearchCriteria{{cr, cr}}}, nil).Wait()
+		if err != nil {
+			t.Fatalf("OR %+v: %v", cr, err)
+		}
+		if !slices.Equal(fast.AllUIDs(), general.AllUIDs()) {
+			t.Errorf("%+v:\n fast    %v\n general %v", cr, fast.AllUIDs(), general.AllUIDs())
+		}
+		if len(cr.Body) > 0 && len(fast.AllUIDs()) == 0 {
+			t.Errorf("%+v found nothing", cr)
+		}
+	}
+}
+
+func TestContainsFold(t *testing.T) {
+	for _, c := range []struct {
+		hay, needle string
+		want        bool
+	}{
+		{"Quarterly Report", "report", true},
+		{"Quarterly Report", "REPORT", true},
+		{"Quarterly Report", "reports", false},
+		{"abc", "", true},
+		{"", "a", false},
+		{"ab", "abc", false},
+		{"Café Zürich", "ZÜRICH", true},
+		{"Café Zürich", "café", true},
+		{"aaab", "aab", true},
+		{"x\xffy", "Y", true},
+	} {
+		if got := containsFold(c.hay, c.needle); got != c.want {
+			t.Errorf("containsFold(%q, %q) = %v", c.hay, c.needle, got)
+		}
+	}
+}
+
+// FuzzContainsFold: on ASCII text the copy-free matcher agrees with lower-casing both.
+func FuzzContainsFold(f *testing.F) {
+	f.Add("Quarterly Report", "report")
+	f.Add("aaab", "aab")
+	f.Add("zebra", "ZEBRA!")
+	f.Fuzz(func(t *testing.T, hay, needle string) {
+		ascii := func(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return r >= 0x80 }) < 0 }
+		if !ascii(hay) || !ascii(needle) {
+			return
+		}
+		want := strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+		if got := containsFold(hay, needle); got != want {
+			t.Fatalf("containsFold(%q, %q) = %v, want %v", hay, needle, got, want)
+		}
+	})
+}
