@@ -2,7 +2,6 @@ package activesync
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -175,12 +174,9 @@ func (h *Handler) findMailbox(ctx context.Context, rq *request, fr findRequest) 
 		return findStatus(findFolderSyncRequired), nil
 	}
 	items, total, err := h.mailSearch(ctx, rq, mailSearchQuery{
-		text: fr.text, folders: folders,
+		text: fr.text, kql: true, folders: folders,
 		offset: fr.rng.first, limit: fr.rng.last - fr.rng.first + 1,
 	})
-	if errors.Is(err, errMailSearchUnavailable) {
-		return findStatus(findInvalidRequest), nil
-	}
 	if err != nil {
 		if ctx.Err() != nil && rq.ctx.Err() == nil {
 			return findStatus(findInvalidRequest), nil

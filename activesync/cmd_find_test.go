@@ -3,6 +3,7 @@ package activesync
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/activesync/wbxml"
@@ -78,5 +79,53 @@ func TestFindRefused(t *testing.T) {
 		if got := r.body.ChildText("Status"); got != tc.status || r.body.Has("Response") {
 			t.Errorf("%s: Find Status %s, want %s:\n%s", name, got, tc.status, r.body.XML())
 		}
+	}
+}
+
+func TestFindMailbox(t *testing.T) {
+	e := newGALEnv(t)
+	fx := e.mailboxFixture()
+	query := func(text, extra, options string) string {
+		return findXML(`<MailBoxSearchCriterion><Query><airsync:Class>Email</airsync:Class><FreeText>` + text + `</FreeText>` + extra +
+			`</Query><Options>` + options + `</Options></MailBoxSearchCriterion>`)
+	}
+	resp := findResult(t, e.do(call{cmd: "Find", xml: query("quarterly", "<airsync:CollectionId>"+folderServerID(fx.inbox.ID)+"</airsync:CollectionId>", "<Range>0-0</Range><DeepTraversal/>")}))
+	if resp.ChildText("ItemOperations:Store") != "Mailbox" || resp.ChildText("Total") != "3" || resp.ChildText("Range") != "0-0" {
+		t.Errorf("Store %q Total %q Range %q", resp.ChildText("ItemOperations:Store"), resp.ChildText("Total"), resp.ChildText("Range"))
+	}
+	res := resp.All("Result")
+	if len(res) != 1 {
+		t.Fatalf("%d results", len(res))
+	}
+	if res[0].ChildText("AirSync:Class") != "Email" || res[0].ChildText("AirSync:CollectionId") != folderServerID(fx.inbox.ID) {
+		t.Errorf("result:\n%s", res[0].XML())
+	}
+	props := res[0].Child("Properties")
+	for name, want := range map[string]string{
+		"Email:Subject": "Re: Quarterly report draft", "Email:DateReceived": "2026-03-01T12:00:00.000Z",
+		"Email:DisplayTo": "Alice Liddell", "Find:DisplayCc": "Bob Builder", "Email:Read": "0", "Email2:IsDraft": "0",
+		"Find:HasAttachments": "0", "Email:From": "Carol Danvers <carol@example.org>", "Email:Importance": "1",
+	} {
+		if got := props.ChildText(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if !strings.Contains(props.ChildText("Find:Preview"), "quarterly report approved") {
+		t.Errorf("Preview %q", props.ChildText("Find:Preview"))
+	}
+
+	// A KQL property restriction: only subjects.
+	resp = findResult(t, e.do(call{cmd: "Find", xml: query("subject:figures", "", "")}))
+	if resp.ChildText("Total") != "1" {
+		t.Errorf("subject:figures found %s", resp.ChildText("Total"))
+	}
+	resp = findResult(t, e.do(call{cmd: "Find", xml: query("subject:approved", "", "")}))
+	if resp.ChildText("Total") != "0" || resp.Has("Range") {
+		t.Errorf("subject:approved (a body word) found %s", resp.ChildText("Total"))
+	}
+	// Bob's message is never Alice's result.
+	resp = findResult(t, e.do(call{cmd: "Find", xml: query("secrets", "", "")}))
+	if resp.ChildText("Total") != "0" {
+		t.Errorf("found Bob's mail:\n%s", resp.XML())
 	}
 }

@@ -2,7 +2,6 @@ package activesync
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -508,9 +507,6 @@ func (h *Handler) searchMailbox(ctx context.Context, rq *request, sr searchReque
 		text: sr.text, folders: folders, since: sr.since, before: sr.before,
 		offset: sr.rng.first, limit: sr.rng.last - sr.rng.first + 1,
 	})
-	if errors.Is(err, errMailSearchUnavailable) {
-		return nil, 0, 0, searchServerError, nil
-	}
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
@@ -590,16 +586,43 @@ func (h *Handler) searchFolders(ctx context.Context, rq *request, collections []
 // mailSearchQuery is a mailbox query as the store's full-text index takes it.
 type mailSearchQuery struct {
 	text          string
+	kql           bool // text is Find's Keyword Query Language ([MS-ASCMD] 2.2.3.80.1)
 	folders       []int64
 	since, before time.Time
 	offset, limit int
 }
 
-// errMailSearchUnavailable: the store offers no full-text search yet.
-var errMailSearchUnavailable = errors.New("activesync: mailbox search unavailable")
-
 // mailSearch runs a mailbox query: the page of matching items asked for, newest first,
 // and how many match in all.
 func (h *Handler) mailSearch(ctx context.Context, rq *request, q mailSearchQuery) ([]store.Item, int, error) {
-	return nil, 0, errMailSearchUnavailable
+	field, text := "", q.text
+	if q.kql {
+		field, text = kqlRestriction(text)
+	}
+	return h.st.SearchMail(ctx, rq.p, store.MailQuery{
+		Text: text, Field: field, Folders: q.folders,
+		Since: q.since, Before: q.before, Offset: q.offset, Limit: q.limit,
+	})
+}
+
+// kqlRestriction reads the one property restriction of KQL ([MS-KQL] 2.1.2) that a
+// phone's search box sends, "subject:word", into the store's search field; from:, to:,
+// cc:, bcc: and participants: search the addresses, body: the text. Anything else is
+// searched as typed, in every field.
+func kqlRestriction(text string) (field, rest string) {
+	name, value, ok := strings.Cut(text, ":")
+	if !ok || strings.TrimSpace(value) == "" {
+		return "", text
+	}
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "subject":
+		field = "subject"
+	case "from", "to", "cc", "bcc", "participants":
+		field = "addresses"
+	case "body":
+		field = "body"
+	default:
+		return "", text
+	}
+	return field, strings.TrimSpace(value)
 }

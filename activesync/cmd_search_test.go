@@ -353,3 +353,116 @@ func FuzzSearchRequest(f *testing.F) {
 		}
 	})
 }
+
+// mailboxFixture delivers, through the store, messages to search: three about the
+// quarterly report (two in the Inbox, one in a subfolder of it), one about lunch, and
+// one about the quarterly report in Bob's Inbox, which Alice must never find.
+type mailboxFixture struct {
+	inbox, sub store.Folder
+	base       time.Time // internal date of the oldest; each next one an hour later
+}
+
+func (g *galEnv) mailboxFixture() mailboxFixture {
+	g.t.Helper()
+	ctx := context.Background()
+	fx := mailboxFixture{inbox: g.folderByRole(store.RoleInbox), base: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	var err error
+	if fx.sub, err = g.st.CreateFolder(ctx, g.principal(), fx.inbox.ID, "Projects", store.ClassMail); err != nil {
+		g.t.Fatal(err)
+	}
+	msg := func(subject, body string) []byte {
+		return []byte("From: Carol Danvers <carol@example.org>\r\nTo: Alice Liddell <alice@example.org>\r\n" +
+			"Cc: Bob Builder <bob@example.org>\r\nSubject: " + subject + "\r\nMessage-ID: <" + strings.ReplaceAll(subject, " ", ".") + "@example.org>\r\n" +
+			"Date: Sun, 1 Mar 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
+	}
+	deliver := func(p store.Principal, folder int64, i int, subject, body string) {
+		if _, err := g.st.Deliver(ctx, p, folder, msg(subject, body), store.DeliverOptions{InternalDate: fx.base.Add(time.Duration(i) * time.Hour)}); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	deliver(g.principal(), fx.inbox.ID, 0, "Quarterly report draft", "The numbers for the quarterly report are attached below, with a long explanation.")
+	deliver(g.principal(), fx.inbox.ID, 1, "Lunch", "Shall we have lunch on Friday?")
+	deliver(g.principal(), fx.sub.ID, 2, "Quarterly figures", "Figures for the quarterly report.")
+	deliver(g.principal(), fx.inbox.ID, 3, "Re: Quarterly report draft", "Looks good; quarterly report approved.")
+	bob := store.Principal{AccountID: g.bob.ID}
+	bobInbox, err := g.st.FolderByRole(ctx, bob, store.RoleInbox)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	deliver(bob, bobInbox.ID, 4, "Quarterly secrets", "Bob's quarterly report, for Bob only.")
+	return fx
+}
+
+// mailboxSearchXML is a mailbox Search request.
+func mailboxSearchXML(conditions, options string) string {
+	return `<Search xmlns="Search" xmlns:airsync="AirSync" xmlns:airsyncbase="AirSyncBase" xmlns:email="Email"><Store><Name>Mailbox</Name>` +
+		`<Query><And><airsync:Class>Email</airsync:Class>` + conditions + `</And></Query><Options>` + options + `</Options></Store></Search>`
+}
+
+// resultSubjects are the email:Subject of each Result's Properties.
+func resultSubjects(st *wbxml.Node) []string {
+	var out []string
+	for _, res := range st.All("Result") {
+		out = append(out, res.Child("Properties").ChildText("Email:Subject"))
+	}
+	return out
+}
+
+func TestSearchMailbox(t *testing.T) {
+	e := newGALEnv(t)
+	fx := e.mailboxFixture()
+	inbox := "<airsync:CollectionId>" + folderServerID(fx.inbox.ID) + "</airsync:CollectionId>"
+
+	// The Inbox alone, newest first, with a plain-text body cut to 20 bytes.
+	r := e.do(call{cmd: "Search", version: "14.1", xml: mailboxSearchXML(inbox+"<FreeText>quarterly</FreeText>",
+		"<Range>0-9</Range><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>20</airsyncbase:TruncationSize></airsyncbase:BodyPreference>")})
+	validate(t, r.body, "SearchResponse.xsd")
+	st := searchStore(t, r)
+	if got := strings.Join(resultSubjects(st), "|"); got != "Re: Quarterly report draft|Quarterly report draft" {
+		t.Errorf("Inbox results %q", got)
+	}
+	if st.ChildText("Total") != "2" || st.ChildText("Range") != "0-1" {
+		t.Errorf("Total %q Range %q", st.ChildText("Total"), st.ChildText("Range"))
+	}
+	res := st.Child("Result")
+	if res.ChildText("AirSync:Class") != "Email" || res.ChildText("AirSync:CollectionId") != folderServerID(fx.inbox.ID) {
+		t.Errorf("result header:\n%s", res.XML())
+	}
+	if folder, _, err := store.ParseServerID(res.ChildText("LongId")); err != nil || folder != fx.inbox.ID {
+		t.Errorf("LongId %q is not an Inbox ServerId", res.ChildText("LongId"))
+	}
+	body := res.Path("Properties", "Body")
+	if body.ChildText("Type") != "1" || body.ChildText("Truncated") != "1" || len(body.ChildText("Data")) > 20 {
+		t.Errorf("body not truncated to 20 bytes of text:\n%s", body.XML())
+	}
+	libwbxmlDecodes(t, r.raw, "Re: Quarterly report draft", "<LongId>")
+
+	// DeepTraversal takes in the subfolder; the Range pages.
+	st = searchStore(t, e.do(call{cmd: "Search", xml: mailboxSearchXML(inbox+"<FreeText>quarterly</FreeText>", "<Range>1-1</Range><DeepTraversal/><RebuildResults/>")}))
+	if got := strings.Join(resultSubjects(st), "|"); got != "Quarterly figures" || st.ChildText("Total") != "3" || st.ChildText("Range") != "1-1" {
+		t.Errorf("deep, 1-1: %q Total %q Range %q", got, st.ChildText("Total"), st.ChildText("Range"))
+	}
+
+	// No CollectionId: every folder of Alice's, and none of Bob's.
+	st = searchStore(t, e.do(call{cmd: "Search", xml: mailboxSearchXML("<FreeText>quarterly</FreeText>", "")}))
+	if st.ChildText("Total") != "3" || strings.Contains(st.XML(), "secrets") {
+		t.Errorf("all folders:\n%s", st.XML())
+	}
+
+	// Two CollectionIds, and dates: after 09:30 and before 11:30 leaves the 10:00 and
+	// 11:00 messages, of which one is about the report.
+	both := inbox + "<airsync:CollectionId>" + folderServerID(fx.sub.ID) + "</airsync:CollectionId>"
+	dates := "<GreaterThan><email:DateReceived/><Value>2026-03-01T09:30:00.000Z</Value></GreaterThan>" +
+		"<LessThan><email:DateReceived/><Value>2026-03-01T11:30:00.000Z</Value></LessThan>"
+	r = e.do(call{cmd: "Search", xml: mailboxSearchXML(both+"<FreeText>quarterly</FreeText>"+dates, "")})
+	validate(t, r.body, "SearchResponse.xsd")
+	if got := strings.Join(resultSubjects(searchStore(t, r)), "|"); got != "Quarterly figures" {
+		t.Errorf("dated search: %q", got)
+	}
+
+	// Another class than Email finds nothing.
+	st = searchStore(t, e.do(call{cmd: "Search", xml: strings.Replace(mailboxSearchXML("<FreeText>quarterly</FreeText>", ""), ">Email<", ">Contacts<", 1)}))
+	if st.Has("Result") || st.ChildText("Total") != "0" {
+		t.Errorf("Contacts class:\n%s", st.XML())
+	}
+}
