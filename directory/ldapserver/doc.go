@@ -3,7 +3,8 @@
 //
 // Tree, per hosted domain: dc=<domain parts> (dcObject, organization), ou=people with
 // one inetOrgPerson per account not hidden from the GAL (uid = local part), ou=groups
-// (empty until groups exist); plus the Root DSE and cn=Subschema. A bound user also sees
+// with one groupOfNames per distribution group not hidden (cn = local part; member =
+// the DNs of its members in the tree; groups.go); plus the Root DSE and cn=Subschema. A bound user also sees
 // their own Contacts folder as ou=contacts,uid=<them>,… (read-only); nobody else does.
 //
 // Operations: simple Bind (full DN, address, alias or bare uid, always through

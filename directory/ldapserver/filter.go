@@ -130,6 +130,8 @@ func normValue(syn syntax, v string) string {
 		}, v)
 	case synBool:
 		return strings.ToUpper(strings.TrimSpace(v))
+	case synDN:
+		return normDN(v)
 	}
 	return directory.Fold(v)
 }

@@ -253,8 +253,8 @@ func (c *conn) match(ctx context.Context, t *tree, own []*entry, nbase string, s
 	}
 	if s.Scope != scopeBase {
 		if cands, ok := candidates(t.snap, s.Filter); ok {
-			// Only people can match an indexed filter: the other entries have none of
-			// cn, mail, sn, givenName, displayName.
+			// Only GAL entries (people and groups) can match an indexed filter: the
+			// other entries have none of cn, mail, sn, givenName, displayName.
 			for i, ci := range cands {
 				if e := t.people[ci]; e != nil {
 					if err := check(i, e); err == errEnough {

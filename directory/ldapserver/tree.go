@@ -13,7 +13,8 @@ import (
 //	dc=example,dc=org                 dcObject, organization
 //	  ou=people,dc=example,dc=org     organizationalUnit
 //	    uid=bob,ou=people,…           inetOrgPerson, one per account not hidden from the GAL
-//	  ou=groups,dc=example,dc=org     organizationalUnit (groups arrive with their issue)
+//	  ou=groups,dc=example,dc=org     organizationalUnit
+//	    cn=team,ou=groups,…           groupOfNames, one per distribution group not hidden
 //
 // plus the Root DSE ("") and the subschema subentry (cn=Subschema).
 
@@ -83,7 +84,7 @@ type tree struct {
 	bases  []*entry // one per domain
 	all    []*entry // every entry below the Root DSE, parents before children
 	byNDN  map[string]*entry
-	people []*entry // aligned with snap.Entries
+	people []*entry // aligned with snap.Entries (people and groups)
 }
 
 func buildTree(snap *directory.GALSnapshot) *tree {
@@ -94,6 +95,12 @@ func buildTree(snap *directory.GALSnapshot) *tree {
 		t.byNDN[e.ndn] = e
 	}
 	baseOf := map[string]string{}
+	hasGroups := map[string]bool{}
+	for i := range snap.Entries {
+		if snap.Entries[i].IsGroup() {
+			hasGroups[snap.Entries[i].Domain] = true
+		}
+	}
 	for _, d := range snap.Domains {
 		parts := strings.Split(d, ".")
 		rdns := make([]string, len(parts))
@@ -116,7 +123,7 @@ func buildTree(snap *directory.GALSnapshot) *tree {
 				{"objectClass", []string{"top", "organizationalUnit"}},
 				{"ou", []string{ou}},
 			}}
-			e.oper = operational(e, "organizationalUnit", ou == "people")
+			e.oper = operational(e, "organizationalUnit", ou == "people" || ou == "groups" && hasGroups[d])
 			add(e)
 		}
 	}
@@ -124,6 +131,11 @@ func buildTree(snap *directory.GALSnapshot) *tree {
 		p := &snap.Entries[i]
 		base, ok := baseOf[p.Domain]
 		if !ok {
+			continue
+		}
+		if p.IsGroup() {
+			t.people[i] = t.groupEntry(p, int32(i), base, baseOf)
+			add(t.people[i])
 			continue
 		}
 		dn := "uid=" + ldap.EscapeDN(p.Local) + ",ou=people," + base
@@ -310,6 +322,9 @@ var subschema = &entry{dn: subschemaDN, ndn: normDN(subschemaDN), person: -1,
 			"( 2.5.4.19 NAME 'physicalDeliveryOfficeName' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{128} )",
 			"( 0.9.2342.19200300.100.1.60 NAME 'jpegPhoto' SYNTAX 1.3.6.1.4.1.1466.115.121.1.28 )",
 			"( 0.9.2342.19200300.100.1.25 NAME ( 'dc' 'domainComponent' ) EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 SINGLE-VALUE )",
+			"( 2.5.4.13 NAME 'description' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{1024} )",
+			"( 2.5.4.49 NAME 'distinguishedName' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
+			"( 2.5.4.31 NAME 'member' SUP distinguishedName )",
 		}},
 		{"objectClasses", []string{
 			"( 2.5.6.0 NAME 'top' ABSTRACT MUST objectClass )",
@@ -319,6 +334,7 @@ var subschema = &entry{dn: subschemaDN, ndn: normDN(subschemaDN), person: -1,
 			"( 2.5.6.4 NAME 'organization' SUP top STRUCTURAL MUST o )",
 			"( 2.5.6.5 NAME 'organizationalUnit' SUP top STRUCTURAL MUST ou )",
 			"( 1.3.6.1.4.1.1466.344 NAME 'dcObject' SUP top AUXILIARY MUST dc )",
+			"( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) MAY ( description $ o $ ou $ mail $ displayName ) )",
 		}},
 		{"structuralObjectClass", []string{"subentry"}},
 		{"entryDN", []string{subschemaDN}},
