@@ -28,6 +28,7 @@ const (
 	rrNoCertificate = 7 // the recipient has no valid S/MIME certificate
 	// Of Availability.
 	rrTooManyForAvailability = 160 // more than 100 To with Availability
+	rrGroupTooLarge          = 161 // a distribution group of more than 20 members
 	rrNoFreeBusy             = 163 // free/busy data could not be retrieved for the recipient
 )
 
@@ -45,6 +46,7 @@ const (
 	rrMaxTo                = 1000
 	rrMaxToLength          = 256
 	rrMaxAvailability      = 100
+	rrMaxGroupAvailability = 20
 	rrDefaultMaxSuggestion = 20
 )
 
@@ -102,10 +104,11 @@ func parseRROptions(n *wbxml.Node) (rrOptions, bool) {
 
 // rrCandidate is one person a To may mean.
 type rrCandidate struct {
-	kind  int // recipientGAL or recipientContact
-	name  string
-	email string
-	photo []byte
+	kind    int // recipientGAL or recipientContact
+	name    string
+	email   string
+	photo   []byte
+	members int // a distribution group's members; 0 for a person
 }
 
 // cmdResolveRecipients is [MS-ASCMD] 2.2.1.15: each To, an address or a name, is looked
@@ -183,8 +186,12 @@ func (h *Handler) resolveOne(ctx context.Context, to string, numTo int, snap *di
 		// recipient resolved uniquely; ambiguous suggestions carry neither.
 		if status == rrResolved && opts.availability {
 			avail := rrNoFreeBusy
-			if numTo > rrMaxAvailability {
+			switch {
+			case numTo > rrMaxAvailability:
 				avail = rrTooManyForAvailability
+			case c.members > rrMaxGroupAvailability:
+				// [MS-ASCMD] 2.2.3.16: merged free/busy of a big group is of no use.
+				avail = rrGroupTooLarge
 			}
 			r.Add(wbxml.NewElem(nsRR, "Availability", statusNode(nsRR, avail)))
 		}
@@ -284,7 +291,7 @@ func toAddress(to string) (string, bool) {
 }
 
 func galCandidate(e *directory.GALEntry) rrCandidate {
-	return rrCandidate{kind: recipientGAL, name: e.CommonName(), email: e.Email, photo: e.Photo}
+	return rrCandidate{kind: recipientGAL, name: e.CommonName(), email: e.Email, photo: e.Photo, members: len(e.Members)}
 }
 
 // contactName is how a contact is shown: its name, else the address.

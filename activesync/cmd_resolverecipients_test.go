@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/activesync/wbxml"
+	"github.com/gatehouse/gatehouse/directory"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -156,5 +158,42 @@ func TestResolveRecipientsWithoutGAL(t *testing.T) {
 	validate(t, r.body, "ResolveRecipientsResponse.xsd")
 	if got := r.body.Path("Response", "Status").Text; got != "4" {
 		t.Errorf("status %s", got)
+	}
+}
+
+// A distribution group is one GAL recipient; its availability is refused beyond 20
+// members, and a GAL search finds it like a person.
+func TestResolveRecipientsGroup(t *testing.T) {
+	e := newGALEnv(t)
+	ctx := context.Background()
+	var members []string
+	for i := range 21 {
+		members = append(members, "m"+strconv.Itoa(i)+"@elsewhere.example")
+	}
+	if _, err := e.st.CreateGroup(ctx, store.NewGroup{Email: "team@example.org", DisplayName: "The Team", Members: []string{"bob@example.org"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.CreateGroup(ctx, store.NewGroup{Email: "crowd@example.org", DisplayName: "The Crowd", Members: members}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGAL(func(s *directory.GALSnapshot) bool {
+		_, ok1 := s.ByEmail("team@example.org")
+		_, ok2 := s.ByEmail("crowd@example.org")
+		return ok1 && ok2
+	})
+	avail := `<Options><Availability><StartTime>2026-11-26T08:00:00.000Z</StartTime><EndTime>2026-11-26T18:00:00.000Z</EndTime></Availability></Options>`
+	resps := e.resolve(t, "", "<To>team@example.org</To><To>The Crowd</To>"+avail)
+	if got := recipients(resps[0]); resps[0].ChildText("Status") != "1" || strings.Join(got, ",") != "1:The Team:team@example.org" {
+		t.Errorf("team: status %s, %q", resps[0].ChildText("Status"), got)
+	}
+	if got := resps[0].Path("Recipient", "Availability", "Status").Text; got != "163" {
+		t.Errorf("small group's availability status %s", got)
+	}
+	if got := resps[1].Path("Recipient", "Availability", "Status").Text; got != "161" {
+		t.Errorf("group of 21: availability status %s, want 161", got)
+	}
+	st := searchStore(t, e.do(call{cmd: "Search", xml: galSearchXML("team", "")}))
+	if got := strings.Join(resultNames(st), ","); got != "The Team" {
+		t.Errorf("GAL search for a group: %q", got)
 	}
 }
