@@ -32,7 +32,8 @@
 # afterwards (Gatehouse: APPEND over BIG_PAR_GATEHOUSE=8 connections; Dovecot: maildir
 # files written into cur/, see below; not a comparison), then one untimed SELECT + FETCH
 # (Dovecot indexes the new files there), then SELECT and UID FETCH 1:* (FLAGS ENVELOPE)
-# BIG_REPS (3) times,
+# BIG_REPS (3) times, CPU_REPS (20) extra FETCHes whose server CPU time is averaged
+# (the FETCH row's time includes the client's parsing, the same client for both),
 # KEEP_TMP=1 to keep the temp dir (configs, logs, data) for inspection.
 set -euo pipefail
 
@@ -47,6 +48,7 @@ par=${PAR:-1}
 big=${BIG:-0}
 big_par_gh=${BIG_PAR_GATEHOUSE:-8}
 big_reps=${BIG_REPS:-3}
+cpu_reps=${CPU_REPS:-20}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 say() { printf '%s\n' "$*" >&2; }
@@ -235,6 +237,7 @@ dv_cpu() {
 		dv_children | while read -r p _; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done
 	} | awk -v t="$clk_tck" '{ s += $1 } END { printf "%.2f", s / t }'
 }
+srv_cpu() { if [[ $1 == gatehouse ]]; then gh_cpu; else dv_cpu; fi; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; } # field LINE KEY
 
 declare -A R # R[server.key]
@@ -271,6 +274,15 @@ bench_server() { # gatehouse|dovecot
 	run_load "$srv" "$port" fetch -reps "$reps"
 	line=$(grep '^RESULT' "$work/$srv-fetch.out")
 	R[$srv.fetch]=$(field "$line" median) R[$srv.select]=$(field "$line" select_seconds)
+	# Server CPU per FETCH, without the client: a session with 1 FETCH and one with
+	# 1 + CPU_REPS; the difference over CPU_REPS leaves out LOGIN and SELECT.
+	local c0 c1 c2
+	c0=$(srv_cpu "$srv")
+	run_load "$srv" "$port" fetch -reps 1
+	c1=$(srv_cpu "$srv")
+	run_load "$srv" "$port" fetch -reps $((1 + cpu_reps))
+	c2=$(srv_cpu "$srv")
+	R[$srv.fetch_cpu]=$(awk -v a="$c0" -v b="$c1" -v c="$c2" -v n="$cpu_reps" 'BEGIN { printf "%.1f", ((c - b) - (b - a)) * 1000 / n }')
 
 	run_load "$srv" "$port" search -reps "$reps"
 	local k
@@ -401,6 +413,7 @@ $(row "APPEND $total x 1-3 KB, 1 conn, durable (msgs/s)" "${R[gatehouse.append]}
 $(row "  server CPU per APPEND (us)" "${R[gatehouse.append_cpu]}" "${R[dovecot.append_cpu]}" "%.0f" lower)
 $(row "SELECT INBOX, $total msgs (ms)" "$(ms "${R[gatehouse.select]}")" "$(ms "${R[dovecot.select]}")" "%.2f" lower)
 $(row "UID FETCH 1:* (FLAGS ENVELOPE), $total (ms, med)" "$(ms "${R[gatehouse.fetch]}")" "$(ms "${R[dovecot.fetch]}")" "%.2f" lower)
+$(row "  server CPU per FETCH, $total (ms, mean of $cpu_reps)" "${R[gatehouse.fetch_cpu]}" "${R[dovecot.fetch_cpu]}" "%.1f" lower)
 $(row "UID SEARCH SUBJECT quarterly (ms, med)" "$(ms "${R[gatehouse.search_subject]}")" "$(ms "${R[dovecot.search_subject]}")" "%.2f" lower)
 $(row "UID SEARCH FROM carol (ms, med)" "$(ms "${R[gatehouse.search_from]}")" "$(ms "${R[dovecot.search_from]}")" "%.2f" lower)
 $(row "UID SEARCH BODY zebra (ms, med)" "$(ms "${R[gatehouse.search_body]}")" "$(ms "${R[dovecot.search_body]}")" "%.2f" lower)
