@@ -8,7 +8,8 @@
 //     another account's folders are "not found" whatever the spelling.
 //   - A selected folder's server view (its uids in order) is shared by all sessions of
 //     the process in one mailbox value and only moves forward through sync, which
-//     applies store.Delta since the view's modseq and queues updates on the library's
+//     applies the store's delta since the view's modseq (MailFlagDelta, the columns IMAP
+//     needs) and queues updates on the library's
 //     MailboxTracker. Every session therefore sees each change exactly once, whichever
 //     session or protocol made it; a session's own STORE is not echoed to itself.
 //   - Nothing polls on a timer: a goroutine per open mailbox wakes on the store's change
@@ -18,5 +19,12 @@
 //     stored at delivery, sections are read from the blob at the stored offsets, and no
 //     read transaction is held while writing to the client.
 //   - APPEND goes through store.Deliver, the one delivery path.
+//   - A command's responses are corked (cork.go): written in a few large writes at its
+//     end, never held across a read from the client or outside a command.
+//   - SEARCH evaluates every key in Go (search.go); the store only narrows what is
+//     read: system-flag keys become SQL, BODY keys go through the store's full-text
+//     index when it has one (MatchMailUIDs) and the candidates are then checked for the
+//     substring. A deliberate difference, as with Dovecot's full-text search: a BODY
+//     string found only inside a word ("ebr" in "zebra") does not match.
 //   - Store errors become IMAP responses in one place (session.imapError).
 package imap

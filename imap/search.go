@@ -21,8 +21,9 @@ import (
 // Search evaluates SEARCH on the server side (RFC 9051 6.4.4): flags, dates and sizes
 // from the item rows, address and subject keys from the stored envelope, other header
 // keys from the stored header, BODY and TEXT over the decoded text parts read from the
-// blob (a full-text index is future work). Criteria strings arrive in UTF-8: the
-// library accepts CHARSET US-ASCII and UTF-8 and answers BADCHARSET to others.
+// blob (BODY candidates first narrowed by the store's full-text index). Criteria
+// strings arrive in UTF-8: the library accepts CHARSET US-ASCII and UTF-8 and answers
+// BADCHARSET to others.
 func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteria, options *goimap.SearchOptions) (data *goimap.SearchData, err error) {
 	defer s.enter(&err)()
 	if criteria == nil {
@@ -167,7 +168,7 @@ type mailMatcher interface {
 // full-text index finds for every BODY string; match then checks RFC 9051 substring
 // semantics on each candidate. The index matches words at their start only, so a
 // string that occurs only inside a word ("ebr" in "zebra") is not found, as with
-// Dovecot's full-text search (docs/ARCHITECTURE.md).
+// Dovecot's full-text search (see the package comment).
 func (s *session) bodyCandidates(ts []target, bodies []string) ([]target, error) {
 	m, ok := any(s.srv.opts.Store).(mailMatcher)
 	if !ok {

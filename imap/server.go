@@ -25,7 +25,8 @@ type Options struct {
 	Store     *store.Store
 	Directory *directory.Directory
 	// TLS, when set, offers STARTTLS on plain listeners. For imaps the caller passes a
-	// tls.NewListener to Serve.
+	// tls.NewListener made with this same config to Serve (each connection is rebuilt
+	// with it over a corked raw connection, see Server.corked).
 	TLS    *tls.Config
 	Logger *slog.Logger
 	// MaxMessageSize bounds APPEND (advertised as APPENDLIMIT, RFC 7889); 0: no limit
