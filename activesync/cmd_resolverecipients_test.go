@@ -54,6 +54,8 @@ func TestResolveRecipients(t *testing.T) {
 	e := newGALEnv(t)
 	e.addContact(e.acct, "c1", "Bob Marley", "bob.marley@music.example")
 	e.addContact(e.acct, "c2", "Dora Explorer", "dora@outside.example")
+	e.addContact(e.acct, "c4", "Dan Brown", "dan@books.example")
+	e.addContact(e.acct, "c5", "Dan Browning", "danb@books.example")
 	// Bob's own contact is his alone: Alice resolving it finds nothing.
 	e.addContact(e.bob, "c3", "Eve Secret", "eve@secret.example")
 
@@ -68,6 +70,9 @@ func TestResolveRecipients(t *testing.T) {
 		{"dora", "1", "1", []string{"2:Dora Explorer:dora@outside.example"}},
 		{"Carol Danvers", "1", "1", []string{"1:Carol Danvers:carol@example.org"}},
 		{"bob", "2", "3", []string{"1:Bob Builder:bob@example.org", "1:Bobby Tables:bobby.tables@example.org", "2:Bob Marley:bob.marley@music.example"}},
+		// A name that is a whole display name wins over the names it begins.
+		{"Dan Brown", "1", "1", []string{"2:Dan Brown:dan@books.example"}},
+		{"dan brow", "2", "2", []string{"2:Dan Brown:dan@books.example", "2:Dan Browning:danb@books.example"}},
 		{"zebedee", "4", "0", nil},
 		{"nobody@elsewhere.example", "4", "0", nil},
 		{"eve", "4", "0", nil},
