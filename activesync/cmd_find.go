@@ -12,12 +12,18 @@ import (
 // nsFind is the Find namespace (16.1).
 const nsFind = "Find"
 
-// Find statuses, [MS-ASCMD] 2.2.3.177.2.
+// Find statuses, [MS-ASCMD] 2.2.3.177.2. 4 ("the requested range does not begin with
+// 0") is not used: a search's first request must start at 0, but nothing here
+// remembers SearchIds, and a later page legitimately does not.
 const (
 	findSuccess            = 1
-	findInvalidRequest     = 2
-	findFolderSyncRequired = 3 // a CollectionId that is not one of the user's folders
+	findInvalidRequest     = 2 // one or more of the search parameters was invalid
+	findFolderSyncRequired = 3 // the folder hierarchy is out of date (an unknown CollectionId)
 )
+
+// findMaxRange is the largest index of a Find Range ([MS-ASCMD] 2.2.3.143.1: 0 <= m <=
+// n <= 999).
+const findMaxRange = 999
 
 // findRequest is a Find request ([MS-ASCMD] 2.2.1.2) once read.
 type findRequest struct {
@@ -87,9 +93,11 @@ func parseFindRequest(root *wbxml.Node) (findRequest, int) {
 		switch c.Name() {
 		case nsFind + ":Range":
 			r, ok := parseSearchRange(c.Text)
-			if !ok {
+			if !ok || r.last > findMaxRange {
 				return fr, findInvalidRequest
 			}
+			// "The server can return fewer results than requested": at most 100.
+			r.last = min(r.last, r.first+searchMaxResults-1)
 			fr.rng = r
 		case nsFind + ":DeepTraversal":
 			fr.deepTraversal = true
@@ -203,8 +211,8 @@ func (h *Handler) findMailbox(ctx context.Context, rq *request, fr findRequest) 
 	return findResponse("Mailbox", results, fr.rng.first, total), nil
 }
 
-// findMailProperties are the properties of a mail result ([MS-ASCMD] 2.2.3.139.1): the
-// message's summary, from the structure stored at delivery.
+// findMailProperties are the properties of a mail result (FindResponse.xsd,
+// FindProperties): the message's summary, from the structure stored at delivery.
 func (h *Handler) findMailProperties(ctx context.Context, rq *request, it store.Item) (*wbxml.Node, error) {
 	parsed, err := h.st.Structure(ctx, rq.p, it.ID)
 	if err != nil {

@@ -73,6 +73,7 @@ func TestFindRefused(t *testing.T) {
 		"two criteria":           {"16.1", findXML(`<GalSearchCriterion><Query>bob</Query></GalSearchCriterion>` + mailbox("1")), "2"},
 		"empty query":            {"16.1", findXML(`<GalSearchCriterion><Query></Query></GalSearchCriterion>`), "2"},
 		"bad range":              {"16.1", findXML(`<GalSearchCriterion><Query>bob</Query><Options><Range>9-0</Range></Options></GalSearchCriterion>`), "2"},
+		"range over 999":         {"16.1", findXML(`<GalSearchCriterion><Query>bob</Query><Options><Range>0-1000</Range></Options></GalSearchCriterion>`), "2"},
 	} {
 		r := e.do(call{cmd: "Find", version: tc.version, xml: tc.xml})
 		validate(t, r.body, "FindResponse.xsd")

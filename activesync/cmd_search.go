@@ -26,7 +26,7 @@ const (
 	searchServerError    = 3
 	searchTooComplex     = 8 // the query is too complex
 	searchTimedOut       = 10
-	searchEndOfRange     = 12 // the Range starts beyond the retrievable results
+	searchEndOfRange     = 12 // the Range goes beyond the results a search may return
 )
 
 // gal:Picture statuses ([MS-ASCMD] 2.2.3.177.13 and 2.2.3.177.12 alike).
@@ -37,9 +37,9 @@ const (
 	pictureLimit    = 175 // more photos than MaxPictures
 )
 
-// Limits of one search. Exchange returns at most 100 results per request whatever the
-// Range says ([MS-ASCMD] 2.2.3.143.3: the server MAY limit it); a query longer than a
-// To element (256 characters) is no name anybody types.
+// Limits of one search. [MS-ASCMD] 2.2.3.143.3: the default Range of a mailbox or GAL
+// search is 0-99 and at most 100 results are returned; a query longer than a To element
+// (256 characters) is no name anybody types.
 const (
 	searchMaxResults = 100
 	searchMaxQuery   = 256
@@ -54,8 +54,8 @@ type searchRange struct{ first, last int }
 // defaultSearchRange is what a request without Range gets.
 var defaultSearchRange = searchRange{0, searchMaxResults - 1}
 
-// parseSearchRange reads "m-n" (digits only, m <= n). The count is capped at
-// searchMaxResults rather than refused: a phone asking for 0-999 gets the first 100.
+// parseSearchRange reads "m-n" (digits only, m <= n); each command applies its own
+// limits.
 func parseSearchRange(s string) (searchRange, bool) {
 	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
 	if !ok {
@@ -65,9 +65,6 @@ func parseSearchRange(s string) (searchRange, bool) {
 	last, ok2 := parseSmallUint(b)
 	if !ok1 || !ok2 || first > last {
 		return searchRange{}, false
-	}
-	if last-first >= searchMaxResults {
-		last = first + searchMaxResults - 1
 	}
 	return searchRange{first, last}, true
 }
@@ -144,7 +141,7 @@ func (b *pictureBudget) picture(space string, photo []byte) *wbxml.Node {
 	n := wbxml.NewElem(space, "Picture", statusNode(space, status))
 	if status == pictureSuccess {
 		b.sent++
-		// [MS-ASCMD] 2.2.3.39.3: the photo's bytes, as WBXML opaque data (libwbxml, an
+		// [MS-ASCMD] 2.2.3.39 (Data): the photo's bytes, as WBXML opaque data (libwbxml, an
 		// independent decoder, likewise treats gal:Data and ResolveRecipients:Data as
 		// binary).
 		n.Add(wbxml.NewOpaque(space, "Data", photo))
@@ -157,7 +154,7 @@ type searchRequest struct {
 	store string // "GAL" or "Mailbox"
 	// text is the GAL query, or the mailbox query's FreeText.
 	text string
-	// The rest is the mailbox query ([MS-ASCMD] 2.2.3.140.1).
+	// The rest is the mailbox query ([MS-ASCMD] 2.2.3.142.2).
 	classes        []string
 	collections    []string
 	conversationID []byte
@@ -195,6 +192,11 @@ func parseSearchRequest(root *wbxml.Node) (searchRequest, int) {
 				if !ok {
 					return sr, searchInvalidRequest
 				}
+				// [MS-ASCMD] 2.2.3.143.3: a Range beyond the default (0-99) is
+				// answered with Status 12, the end of the retrievable range.
+				if r.last >= searchMaxResults {
+					return sr, searchEndOfRange
+				}
 				sr.rng, sr.hasRange = r, true
 			case nsSearch + ":DeepTraversal":
 				sr.deepTraversal = true
@@ -209,7 +211,7 @@ func parseSearchRequest(root *wbxml.Node) (searchRequest, int) {
 	switch {
 	case strings.EqualFold(sr.store, "GAL"):
 		sr.store = "GAL"
-		// [MS-ASCMD] 2.2.3.140.1: for the GAL, Query is the text itself.
+		// [MS-ASCMD] 2.2.3.142.2: for the GAL, Query is the text itself.
 		if len(query.Children) > 0 {
 			return sr, searchInvalidRequest
 		}
@@ -234,7 +236,7 @@ func parseSearchRequest(root *wbxml.Node) (searchRequest, int) {
 
 // parseMailboxQuery reads the conditions of a mailbox query: an And of airsync:Class,
 // airsync:CollectionId, FreeText, ConversationId, GreaterThan and LessThan ([MS-ASCMD]
-// 2.2.3.140.1). Or and EqualTo are not supported in a mailbox query: "too complex".
+// 2.2.3.142.2). Or and EqualTo are not supported in a mailbox query: "too complex".
 func (sr *searchRequest) parseMailboxQuery(n *wbxml.Node, depth int) int {
 	if depth > 2 {
 		return searchTooComplex
@@ -286,7 +288,7 @@ func (sr *searchRequest) parseMailboxQuery(n *wbxml.Node, depth int) int {
 }
 
 // parseDateCondition reads GreaterThan or LessThan: an empty email:DateReceived naming
-// the property and a Value with the date ([MS-ASCMD] 2.2.3.81, 2.2.3.93).
+// the property and a Value with the date ([MS-ASCMD] 2.2.3.86, 2.2.3.96).
 func parseDateCondition(n *wbxml.Node) (time.Time, bool) {
 	if !n.Has("Email:DateReceived") {
 		return time.Time{}, false
@@ -364,8 +366,9 @@ func (h *Handler) searchGAL(rq *request, sr searchRequest) (results []*wbxml.Nod
 	return results, lo, total, searchSuccess
 }
 
-// galProperties are a GAL entry's properties ([MS-ASCMD] 2.2.3.139.2; gal: elements of
-// [MS-ASWBXML] code page 16), empty ones left out, and its Picture when asked.
+// galProperties are a GAL entry's properties (the gal: elements of [MS-ASWBXML] code
+// page 16), empty ones left out, and its Picture when asked. There is no home phone in
+// the directory, so gal:HomePhone is never sent.
 func galProperties(e *directory.GALEntry, pics *pictureBudget) *wbxml.Node {
 	props := wbxml.NewElem(nsGAL, "Properties")
 	add := func(tag, v string) {
@@ -396,13 +399,15 @@ func renamed(n *wbxml.Node, space, tag string) *wbxml.Node {
 	return &wbxml.Node{Space: space, Tag: tag, Children: n.Children}
 }
 
-// galSearch finds the address-book entries a typed name or address fragment means, as
-// Exchange's ambiguous name resolution does: every word of the query begins a word of
-// the entry's display name, given name, surname or alias ("ali lid" finds Alice
-// Liddell), or the whole query is part of one of its addresses ("liddell@" or
-// "example.org"; three characters at least, so that one letter does not match every
-// address). Candidates come from the snapshot's n-gram index; the rule is checked on
-// each. The result is sorted by display name, then address.
+// galSearch finds the address-book entries a typed name or address fragment means.
+// [MS-ASCMD] 2.2.3.142.2 makes the query a case-insensitive prefix match against the
+// properties Exchange indexes for ambiguous name resolution; here every word of the
+// query must begin a word of the entry's display name, given name, surname or alias
+// ("ali lid" finds Alice Liddell, "lid" too, as ANR matches the surname), or begin one
+// of its addresses. Beyond Exchange, a query of three characters or more found anywhere
+// inside an address also matches ("example.org" lists a domain). Candidates come from
+// the snapshot's n-gram index; the rule is checked on each. The result is sorted by
+// display name, then address, as the GAL is ordered ([MS-ASCMD] 2.2.1.2).
 func galSearch(snap *directory.GALSnapshot, query string) []*directory.GALEntry {
 	q := directory.Fold(query)
 	terms := strings.Fields(q)
@@ -532,7 +537,7 @@ func (h *Handler) searchMailbox(ctx context.Context, rq *request, sr searchReque
 }
 
 // searchFolders resolves the CollectionIds of a mailbox query to the principal's mail
-// folders, with their subfolders under DeepTraversal ([MS-ASCMD] 2.2.3.43.1). None
+// folders, with their subfolders under DeepTraversal ([MS-ASCMD] 2.2.3.142.2). None
 // named: every mail folder. A CollectionId that is not one of the principal's folders
 // (garbage, deleted, another account's) finds nothing: Exchange answers such a search
 // with no results, and saying more would tell which ids exist elsewhere.

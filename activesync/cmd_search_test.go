@@ -237,6 +237,8 @@ func TestSearchInvalidRequests(t *testing.T) {
 	e := newGALEnv(t)
 	for name, tc := range map[string]struct{ xml, status string }{
 		"reversed range":    {galSearchXML("bob", "<Range>5-1</Range>"), "2"},
+		"range over 100":    {galSearchXML("bob", "<Range>0-100</Range>"), "12"},
+		"range past 99":     {galSearchXML("bob", "<Range>100-109</Range>"), "12"},
 		"garbage range":     {galSearchXML("bob", "<Range>a-b</Range>"), "2"},
 		"empty query":       {galSearchXML("", ""), "2"},
 		"document library":  {`<Search xmlns="Search"><Store><Name>DocumentLibrary</Name><Query>x</Query></Store></Search>`, "2"},
@@ -278,7 +280,7 @@ func TestSearchMailboxOtherAccountsFolder(t *testing.T) {
 }
 
 func TestParseSearchRange(t *testing.T) {
-	for in, want := range map[string]searchRange{"0-9": {0, 9}, " 5-5 ": {5, 5}, "0-999": {0, 99}, "10-500": {10, 109}} {
+	for in, want := range map[string]searchRange{"0-9": {0, 9}, " 5-5 ": {5, 5}, "0-999": {0, 999}, "10-500": {10, 500}} {
 		if got, ok := parseSearchRange(in); !ok || got != want {
 			t.Errorf("%q: %v %v, want %v", in, got, ok, want)
 		}
@@ -329,7 +331,7 @@ func FuzzSearchRequest(f *testing.F) {
 			if sr.store != "GAL" && sr.store != "Mailbox" {
 				t.Fatalf("accepted store %q", sr.store)
 			}
-			if sr.rng.first < 0 || sr.rng.last < sr.rng.first || sr.rng.last-sr.rng.first >= searchMaxResults {
+			if sr.rng.first < 0 || sr.rng.last < sr.rng.first || sr.rng.last >= searchMaxResults {
 				t.Fatalf("range %v", sr.rng)
 			}
 			if len(sr.text) > searchMaxQuery || len(sr.collections) > searchMaxFolders {
@@ -340,7 +342,7 @@ func FuzzSearchRequest(f *testing.F) {
 			}
 		}
 		fr, status := parseFindRequest(root)
-		if status == findSuccess && (fr.text == "" || fr.rng.last-fr.rng.first >= searchMaxResults) {
+		if status == findSuccess && (fr.text == "" || fr.rng.last-fr.rng.first >= searchMaxResults || fr.rng.last > findMaxRange) {
 			t.Fatalf("find accepted %+v", fr)
 		}
 		if root.Is("ResolveRecipients:ResolveRecipients") {
