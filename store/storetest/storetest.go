@@ -78,6 +78,7 @@ func Run(t *testing.T, b Backend) {
 		{"DeleteFolderAndAccount", testDeleteFolderAccount},
 		{"EASDevice", testEASDevice},
 		{"EASKnownSet", testEASKnownSet},
+		{"FullTextSearch", testFullTextSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
