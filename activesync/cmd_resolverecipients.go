@@ -2,13 +2,16 @@ package activesync
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/activesync/wbxml"
+	"github.com/gatehouse/gatehouse/calendar"
 	"github.com/gatehouse/gatehouse/directory"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // nsRR is the ResolveRecipients namespace.
@@ -27,9 +30,11 @@ const (
 	// Of Certificates.
 	rrNoCertificate = 7 // the recipient has no valid S/MIME certificate
 	// Of Availability.
+	rrFreeBusy               = 1
 	rrTooManyForAvailability = 160 // more than 100 To with Availability
 	rrGroupTooLarge          = 161 // a distribution group of more than 20 members
-	rrNoFreeBusy             = 163 // free/busy data could not be retrieved for the recipient
+	rrFreeBusyTemporary      = 162 // free/busy could not be read now; ask again later
+	rrNoFreeBusy             = 163 // no free/busy data for this recipient; do not ask again
 )
 
 // Recipient types, [MS-ASCMD] 2.2.3.186.5.
@@ -47,6 +52,13 @@ const (
 	rrMaxToLength          = 256
 	rrMaxAvailability      = 100
 	rrMaxGroupAvailability = 20
+	// [MS-ASCMD] 2.2.3.61.1: EndTime at least 30 minutes after StartTime, and a window
+	// no longer than Exchange's 42 days; one MergedFreeBusy digit per 30 minutes
+	// ([MS-ASCMD] 2.2.3.107).
+	freeBusyInterval  = 30 * time.Minute
+	freeBusyMaxWindow = 42 * 24 * time.Hour
+	// freeBusyMaxObjects bounds the calendar objects read for one person.
+	freeBusyMaxObjects     = 2000
 	rrDefaultMaxSuggestion = 20
 )
 
@@ -91,7 +103,7 @@ func parseRROptions(n *wbxml.Node) (rrOptions, bool) {
 			// [MS-ASCMD] 2.2.3.16: StartTime and EndTime, both required.
 			start, ok1 := parseEASTime(c.ChildText(nsRR + ":StartTime"))
 			end, ok2 := parseEASTime(c.ChildText(nsRR + ":EndTime"))
-			if !ok1 || !ok2 || !end.After(start) {
+			if !ok1 || !ok2 || end.Before(start.Add(freeBusyInterval)) || end.Sub(start) > freeBusyMaxWindow {
 				return o, false
 			}
 			o.availability, o.start, o.end = true, start, end
@@ -108,15 +120,16 @@ type rrCandidate struct {
 	name    string
 	email   string
 	photo   []byte
-	members int // a distribution group's members; 0 for a person
+	members int                 // a distribution group's members; 0 for a person
+	entry   *directory.GALEntry // the GAL entry; nil for a contact
 }
 
 // cmdResolveRecipients is [MS-ASCMD] 2.2.1.15: each To, an address or a name, is looked
 // up in the GAL and in the user's own Contacts folder. One match resolves it; several
 // are suggestions; none is "not resolved", for unknown outside addresses too (a
 // recipient the server cannot vouch for: Exchange likewise answers from its directory
-// and the user's contacts only). Nobody has an S/MIME certificate or published
-// free/busy data yet, so Certificates and Availability say so.
+// and the user's contacts only). Nobody has an S/MIME certificate yet, so Certificates
+// say so; Availability is computed from the calendars.
 func (h *Handler) cmdResolveRecipients(rq *request) (*response, error) {
 	root := rq.body
 	if root == nil || !root.Is(nsRR+":ResolveRecipients") {
@@ -185,15 +198,7 @@ func (h *Handler) resolveOne(ctx context.Context, to string, numTo int, snap *di
 		// [MS-ASCMD] 2.2.3.16, 2.2.3.23.1: availability and certificates only for a
 		// recipient resolved uniquely; ambiguous suggestions carry neither.
 		if status == rrResolved && opts.availability {
-			avail := rrNoFreeBusy
-			switch {
-			case numTo > rrMaxAvailability:
-				avail = rrTooManyForAvailability
-			case c.members > rrMaxGroupAvailability:
-				// [MS-ASCMD] 2.2.3.16: merged free/busy of a big group is of no use.
-				avail = rrGroupTooLarge
-			}
-			r.Add(wbxml.NewElem(nsRR, "Availability", statusNode(nsRR, avail)))
+			r.Add(h.availability(ctx, c, numTo, snap, opts))
 		}
 		if status == rrResolved && opts.certificates > 1 {
 			r.Add(wbxml.NewElem(nsRR, "Certificates", statusNode(nsRR, rrNoCertificate),
@@ -291,7 +296,7 @@ func toAddress(to string) (string, bool) {
 }
 
 func galCandidate(e *directory.GALEntry) rrCandidate {
-	return rrCandidate{kind: recipientGAL, name: e.CommonName(), email: e.Email, photo: e.Photo, members: len(e.Members)}
+	return rrCandidate{kind: recipientGAL, name: e.CommonName(), email: e.Email, photo: e.Photo, members: len(e.Members), entry: e}
 }
 
 // contactName is how a contact is shown: its name, else the address.
@@ -300,4 +305,104 @@ func contactName(pc directory.PersonalContact, email string) string {
 		return n
 	}
 	return email
+}
+
+// availability is a resolved recipient's Availability ([MS-ASCMD] 2.2.3.16): the merged
+// free/busy of a person's default calendar, or of a group's local members, over the
+// window, one digit per 30 minutes. A contact, or an outside member, has none here.
+//
+// Free/busy is read from other accounts' calendars on the server's authority, as
+// Exchange publishes every mailbox's free/busy times to the whole organization by
+// default: only the busy periods and their kinds leave this function, never a subject,
+// a place or an attendee.
+func (h *Handler) availability(ctx context.Context, c rrCandidate, numTo int, snap *directory.GALSnapshot, opts rrOptions) *wbxml.Node {
+	node := func(status int, merged string) *wbxml.Node {
+		n := wbxml.NewElem(nsRR, "Availability", statusNode(nsRR, status))
+		if merged != "" {
+			n.Add(wbxml.NewText(nsRR, "MergedFreeBusy", merged))
+		}
+		return n
+	}
+	switch {
+	case numTo > rrMaxAvailability:
+		return node(rrTooManyForAvailability, "")
+	case c.entry == nil:
+		return node(rrNoFreeBusy, "")
+	case c.members > rrMaxGroupAvailability:
+		// [MS-ASCMD] 2.2.3.183: merged free/busy of a big group is of no use.
+		return node(rrGroupTooLarge, "")
+	}
+	people := []*directory.GALEntry{c.entry}
+	if c.entry.IsGroup() {
+		people = people[:0]
+		for _, m := range c.entry.Members {
+			if e, ok := snap.ByEmail(m); ok && !e.IsGroup() {
+				people = append(people, e)
+			}
+		}
+	}
+	var periods []calendar.BusyPeriod
+	found := false
+	for _, e := range people {
+		ps, ok, err := h.busyPeriods(ctx, e, opts.start, opts.end)
+		if err != nil {
+			h.log.Warn("free/busy", "account", e.Email, "err", err)
+			return node(rrFreeBusyTemporary, "")
+		}
+		found = found || ok
+		periods = append(periods, ps...)
+	}
+	if !found {
+		return node(rrNoFreeBusy, "")
+	}
+	return node(rrFreeBusy, calendar.MergedFreeBusy(calendar.MergeBusy(periods), opts.start, opts.end, freeBusyInterval))
+}
+
+// busyPeriods reads a person's busy periods in [start, end) from their default
+// calendar; ok is false when they have none. Only the objects whose indexed times may
+// meet the window are read (widened by a day for floating and all-day times).
+func (h *Handler) busyPeriods(ctx context.Context, e *directory.GALEntry, start, end time.Time) (periods []calendar.BusyPeriod, ok bool, err error) {
+	p := store.Principal{AccountID: e.ID}
+	f, err := h.st.FolderByRole(ctx, p, store.RoleCalendar)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	items, err := h.st.ListItems(ctx, p, f.ID, store.UIDRange{First: 1})
+	if err != nil {
+		return nil, false, err
+	}
+	lo, hi := start.Add(-24*time.Hour), end.Add(24*time.Hour)
+	var objects [][]byte
+	for _, it := range items {
+		if !it.Start.IsZero() {
+			last := it.End
+			if !it.RecurEnd.IsZero() && it.RecurEnd.After(last) {
+				last = it.RecurEnd
+			}
+			if !it.Start.Before(hi) || (!last.IsZero() && !last.After(lo)) {
+				continue
+			}
+		}
+		if len(objects) == freeBusyMaxObjects {
+			h.log.Warn("free/busy: too many calendar objects in the window", "account", e.Email)
+			break
+		}
+		full, err := h.st.GetItem(ctx, p, it.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		objects = append(objects, []byte(full.Content))
+	}
+	periods, err = calendar.FreeBusy(objects, calendar.FreeBusyOptions{Start: start, End: end, Account: e.Email})
+	if err != nil {
+		// An object that cannot be read is left out; the others still count.
+		h.log.Debug("free/busy: unreadable calendar object", "account", e.Email, "err", err)
+	}
+	return periods, true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/activesync/wbxml"
 	"github.com/gatehouse/gatehouse/directory"
@@ -120,8 +121,8 @@ func TestResolveRecipientsOptions(t *testing.T) {
 	if c := bob.Child("Certificates"); c.ChildText("Status") != "7" || c.ChildText("CertificateCount") != "0" || c.Has("Certificate") {
 		t.Errorf("Certificates:\n%s", bob.XML())
 	}
-	// No free/busy data is published yet.
-	if a := bob.Child("Availability"); a.ChildText("Status") != "163" || a.Has("MergedFreeBusy") {
+	// An empty calendar: free for the whole window, 20 half hours.
+	if a := bob.Child("Availability"); a.ChildText("Status") != "1" || a.ChildText("MergedFreeBusy") != strings.Repeat("0", 20) {
 		t.Errorf("Availability:\n%s", bob.XML())
 	}
 	if p := bob.Child("Picture"); p.ChildText("Status") != "1" || !bytes.Equal(p.Child("Data").Opaque, e.photo) {
@@ -144,6 +145,8 @@ func TestResolveRecipientsOptions(t *testing.T) {
 		"bad retrieval":          `<To>bob</To><Options><CertificateRetrieval>9</CertificateRetrieval></Options>`,
 		"window backwards":       `<To>bob</To><Options><Availability><StartTime>2026-11-26T18:00:00.000Z</StartTime><EndTime>2026-11-26T08:00:00.000Z</EndTime></Availability></Options>`,
 		"no end":                 `<To>bob</To><Options><Availability><StartTime>2026-11-26T18:00:00.000Z</StartTime></Availability></Options>`,
+		"under 30 minutes":       `<To>bob</To><Options><Availability><StartTime>2026-11-26T08:00:00.000Z</StartTime><EndTime>2026-11-26T08:29:59.000Z</EndTime></Availability></Options>`,
+		"over 42 days":           `<To>bob</To><Options><Availability><StartTime>2026-11-01T00:00:00.000Z</StartTime><EndTime>2026-12-13T00:00:01.000Z</EndTime></Availability></Options>`,
 		"too many suggestions":   `<To>bob</To><Options><MaxAmbiguousRecipients>10000</MaxAmbiguousRecipients></Options>`,
 		"To over 256 characters": `<To>` + strings.Repeat("x", 257) + `</To>`,
 	} {
@@ -166,8 +169,8 @@ func TestResolveRecipientsWithoutGAL(t *testing.T) {
 	}
 }
 
-// A distribution group is one GAL recipient; its availability is refused beyond 20
-// members, and a GAL search finds it like a person.
+// A distribution group is one GAL recipient; its availability is its members' merged,
+// refused beyond 20 members; a GAL search finds it like a person.
 func TestResolveRecipientsGroup(t *testing.T) {
 	e := newGALEnv(t)
 	ctx := context.Background()
@@ -191,8 +194,8 @@ func TestResolveRecipientsGroup(t *testing.T) {
 	if got := recipients(resps[0]); resps[0].ChildText("Status") != "1" || strings.Join(got, ",") != "1:The Team:team@example.org" {
 		t.Errorf("team: status %s, %q", resps[0].ChildText("Status"), got)
 	}
-	if got := resps[0].Path("Recipient", "Availability", "Status").Text; got != "163" {
-		t.Errorf("small group's availability status %s", got)
+	if a := resps[0].Path("Recipient", "Availability"); a.ChildText("Status") != "1" || a.ChildText("MergedFreeBusy") != strings.Repeat("0", 20) {
+		t.Errorf("small group's availability:\n%s", a.XML())
 	}
 	if got := resps[1].Path("Recipient", "Availability", "Status").Text; got != "161" {
 		t.Errorf("group of 21: availability status %s, want 161", got)
@@ -200,5 +203,61 @@ func TestResolveRecipientsGroup(t *testing.T) {
 	st := searchStore(t, e.do(call{cmd: "Search", xml: galSearchXML("team", "")}))
 	if got := strings.Join(resultNames(st), ","); got != "The Team" {
 		t.Errorf("GAL search for a group: %q", got)
+	}
+}
+
+// addEvent puts an iCalendar event into an account's default calendar, with the
+// store's index fields as a calendar front end sets them.
+func (g *galEnv) addEvent(acct store.Account, uid string, start, end time.Time, extra string) {
+	g.t.Helper()
+	ctx := context.Background()
+	p := store.Principal{AccountID: acct.ID}
+	f, err := g.st.FolderByRole(ctx, p, store.RoleCalendar)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	const layout = "20060102T150405Z"
+	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Gatehouse test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
+		"\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:" + start.UTC().Format(layout) + "\r\nDTEND:" + end.UTC().Format(layout) +
+		"\r\nSUMMARY:Private matter\r\n" + extra + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+	if _, err := g.st.AppendPIM(ctx, p, f.ID, store.PIMItem{Content: ics, ICalUID: uid, Start: start, End: end}); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// Availability is Bob's calendar, merged per half hour; a group's is its members'; a
+// contact has none.
+func TestResolveRecipientsAvailability(t *testing.T) {
+	e := newGALEnv(t)
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	e.addEvent(e.bob, "busy", day.Add(10*time.Hour), day.Add(11*time.Hour), "")
+	e.addEvent(e.bob, "maybe", day.Add(14*time.Hour), day.Add(14*time.Hour+30*time.Minute), "X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE\r\n")
+	e.addEvent(e.bob, "free", day.Add(16*time.Hour), day.Add(17*time.Hour), "TRANSP:TRANSPARENT\r\n")
+	e.addEvent(e.bob, "elsewhen", day.Add(-72*time.Hour), day.Add(-71*time.Hour), "")
+	e.addEvent(e.carol, "ooo", day.Add(8*time.Hour), day.Add(9*time.Hour), "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n")
+	e.addContact(e.acct, "c1", "Dora Explorer", "dora@outside.example")
+	if _, err := e.st.CreateGroup(context.Background(), store.NewGroup{Email: "pair@example.org", DisplayName: "Pair",
+		Members: []string{"bob@example.org", "carol@example.org", "someone@elsewhere.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitGAL(func(s *directory.GALSnapshot) bool { _, ok := s.ByEmail("pair@example.org"); return ok })
+
+	// 08:00 to 18:00: 20 half hours.
+	avail := `<Options><Availability><StartTime>2026-11-26T08:00:00.000Z</StartTime><EndTime>2026-11-26T18:00:00.000Z</EndTime></Availability></Options>`
+	resps := e.resolve(t, "14.0", "<To>bob@example.org</To><To>pair@example.org</To><To>dora@outside.example</To>"+avail)
+	//                 08  09  10  11  12  13  14  15  16  17
+	wantBob := "0000" + "2200" + "0000" + "1000" + "0000"
+	wantPair := "3300" + "2200" + "0000" + "1000" + "0000"
+	for i, want := range []string{wantBob, wantPair} {
+		a := resps[i].Path("Recipient", "Availability")
+		if a.ChildText("Status") != "1" || a.ChildText("MergedFreeBusy") != want {
+			t.Errorf("%s: status %s MergedFreeBusy %q, want %q", resps[i].ChildText("To"), a.ChildText("Status"), a.ChildText("MergedFreeBusy"), want)
+		}
+	}
+	if a := resps[2].Path("Recipient", "Availability"); a.ChildText("Status") != "163" || a.Has("MergedFreeBusy") {
+		t.Errorf("a contact's availability:\n%s", a.XML())
+	}
+	if strings.Contains(resps[0].XML(), "Private") {
+		t.Error("an event's summary leaked")
 	}
 }
