@@ -180,8 +180,9 @@ func (h *Handler) ioFetch(ctx context.Context, rq *request, op *wbxml.Node, repl
 	case f.hasFileRef:
 		f.status, f.properties, err = h.fetchAttachment(ctx, rq, f.fileRef, opts, reply)
 	case f.longID != "":
-		// A LongId names a Search result; Search is not offered, so nothing has one.
-		f.status = ioNotFound
+		// A LongId names a Search result, whose full item is fetched this way
+		// ([MS-ASCMD] 2.2.1.16); it is the ServerId.
+		f.status, f.class, f.properties, err = h.fetchItem(ctx, rq, "", f.longID, opts, reply)
 	case f.serverID != "":
 		f.status, f.class, f.properties, err = h.fetchItem(ctx, rq, f.collectionID, f.serverID, opts, reply)
 	default:

@@ -439,6 +439,17 @@ func TestSearchMailbox(t *testing.T) {
 	}
 	libwbxmlDecodes(t, r.raw, "Re: Quarterly report draft", "<LongId>")
 
+	// The full message of a result is fetched by its LongId ([MS-ASCMD] 2.2.1.16).
+	fetch := e.do(call{cmd: "ItemOperations", version: "14.1", xml: `<ItemOperations xmlns="ItemOperations" xmlns:search="Search" xmlns:airsyncbase="AirSyncBase">` +
+		`<Fetch><Store>Mailbox</Store><search:LongId>` + res.ChildText("LongId") + `</search:LongId><Options>` +
+		`<airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type></airsyncbase:BodyPreference></Options></Fetch></ItemOperations>`})
+	validate(t, fetch.body, "ItemOperationsResponse.xsd")
+	f := fetch.body.Path("Response", "Fetch")
+	if f.ChildText("Status") != "1" || f.ChildText("Search:LongId") != res.ChildText("LongId") ||
+		!strings.Contains(f.Path("Properties", "Body").ChildText("Data"), "quarterly report approved") {
+		t.Errorf("ItemOperations Fetch by LongId:\n%s", fetch.body.XML())
+	}
+
 	// DeepTraversal takes in the subfolder; the Range pages.
 	st = searchStore(t, e.do(call{cmd: "Search", xml: mailboxSearchXML(inbox+"<FreeText>quarterly</FreeText>", "<Range>1-1</Range><DeepTraversal/><RebuildResults/>")}))
 	if got := strings.Join(resultSubjects(st), "|"); got != "Quarterly figures" || st.ChildText("Total") != "3" || st.ChildText("Range") != "1-1" {
