@@ -8,6 +8,9 @@ import (
 // corkLimit is how much response data a corked connection holds before it writes.
 const corkLimit = 64 << 10
 
+// corkBuffers hold corked data; a connection has one only while it holds data.
+var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, corkLimit); return &b }}
+
 // corkConn batches the writes of one command. The library's encoder flushes its
 // buffer at every CRLF, which costs one write(2) (and, under TLS, one record) per
 // response line: 2,000 of them for FETCH 1:* on 2,000 messages. While corked, writes
@@ -48,7 +51,10 @@ func (c *corkConn) Write(p []byte) (int, error) {
 			return c.Conn.Write(p)
 		}
 	}
-	c.buf = append(c.buf, p...)
+	if c.buf == nil {
+		c.buf = (*corkBuffers.Get().(*[]byte))[:0]
+	}
+	c.buf = append(c.buf, p...) // within the buffer's capacity: the flush above
 	return len(p), nil
 }
 
@@ -71,9 +77,6 @@ func (c *corkConn) flushLocked() error {
 	}
 	_, err := c.Conn.Write(c.buf)
 	c.buf = c.buf[:0]
-	if cap(c.buf) > corkLimit {
-		c.buf = nil
-	}
 	if err != nil {
 		c.err = err
 	}
@@ -94,6 +97,10 @@ func (c *corkConn) uncork() error {
 	defer c.mu.Unlock()
 	c.corked = false
 	err := c.flushLocked()
-	c.buf = nil
+	if c.buf != nil {
+		b := c.buf[:0]
+		corkBuffers.Put(&b)
+		c.buf = nil
+	}
 	return err
 }

@@ -167,12 +167,29 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 // defaultChunk is how many messages FETCH and SEARCH read per store query.
 const defaultChunk = 500
 
+// fetchRow is one message of a FETCH chunk: its row and its stored parse, decoded as
+// the row was read (the envelope alone when nothing else of it is asked for).
+type fetchRow struct {
+	store.MailItem // without Structure
+	parsed         *message.Parsed
+}
+
 func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions, needStructure, markSeen bool) error {
-	items, err := s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, needStructure)
+	envOnly := options.BodyStructure == nil && len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0
+	items := make([]fetchRow, 0, len(ts))
+	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, needStructure, func(it *store.MailItem) error {
+		r := fetchRow{MailItem: *it}
+		r.Structure = nil // the driver's memory, gone after this call
+		if len(it.Structure) > 0 {
+			r.parsed = s.decodeStructure(it, envOnly)
+		}
+		items = append(items, r)
+		return nil
+	})
 	if err != nil {
 		return s.imapError(err, "fetch")
 	}
-	byUID := make(map[uint32]*store.MailItem, len(items))
+	byUID := make(map[uint32]*fetchRow, len(items))
 	for i := range items {
 		byUID[items[i].UID] = &items[i]
 	}
@@ -212,7 +229,25 @@ func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *go
 	return nil
 }
 
-func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailItem, options *goimap.FetchOptions) error {
+// decodeStructure decodes a stored parse: only its envelope (the common FETCH 1:*
+// (FLAGS ENVELOPE)) when envOnly is set. A structure that cannot be decoded is logged
+// and treated as missing.
+func (s *session) decodeStructure(it *store.MailItem, envOnly bool) *message.Parsed {
+	parsed := new(message.Parsed)
+	var err error
+	if envOnly {
+		parsed.Envelope, err = decodeEnvelope(it.Structure)
+	} else {
+		err = json.Unmarshal(it.Structure, parsed)
+	}
+	if err != nil {
+		s.log.Error("fetch: stored structure", "uid", it.UID, "err", err)
+		return nil
+	}
+	return parsed
+}
+
+func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *fetchRow, options *goimap.FetchOptions) error {
 	rw := w.CreateMessage(t.clientSeq)
 	if options.UID {
 		rw.WriteUID(goimap.UID(it.UID))
@@ -230,21 +265,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailIt
 	if options.RFC822Size {
 		rw.WriteRFC822Size(it.Size)
 	}
-	var parsed *message.Parsed
-	if len(it.Structure) > 0 {
-		parsed = new(message.Parsed)
-		var err error
-		if options.BodyStructure == nil && len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0 {
-			// ENVELOPE alone (the common FETCH 1:* (FLAGS ENVELOPE)): decode only it.
-			parsed.Envelope, err = decodeEnvelope(it.Structure)
-		} else {
-			err = json.Unmarshal(it.Structure, parsed)
-		}
-		if err != nil {
-			s.log.Error("fetch: stored structure", "uid", it.UID, "err", err)
-			parsed = nil
-		}
-	}
+	parsed := it.parsed
 	root := fallbackPart(it.Size)
 	if parsed != nil && parsed.Structure != nil {
 		root = parsed.Structure
@@ -267,7 +288,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *store.MailIt
 	}()
 	open := func() (*os.File, error) {
 		if blob == nil {
-			f, err := s.srv.opts.Store.OpenBlob(s.ctx, s.p, it.ID)
+			f, err := s.srv.opts.Store.OpenMailBlob(s.ctx, s.p, &it.MailItem)
 			if err != nil {
 				return nil, err
 			}

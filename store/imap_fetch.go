@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -29,6 +30,22 @@ type MailFilter struct {
 // Item are set: ID, AccountID, FolderID, Class, UID, Flags, Keywords, InternalDate,
 // Size, SentDate, Subject, From and BlobHash; Structure is set when withStructure is.
 func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, withStructure bool) ([]MailItem, error) {
+	var out []MailItem
+	err := s.ScanMailRows(ctx, p, folder, ranges, filter, withStructure, func(it *MailItem) error {
+		mi := *it
+		mi.Structure = bytes.Clone(it.Structure)
+		out = append(out, mi)
+		return nil
+	})
+	return out, err
+}
+
+// ScanMailRows is MailRowsByUID calling fn for each item as it is read, inside the
+// read snapshot: fn must not write to the network (§2: never hold a read transaction
+// while writing to the network), and it.Structure is the driver's memory, valid only
+// until fn returns (FETCH decodes the envelope out of it without copying the whole
+// structure). An error from fn ends the scan.
+func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, withStructure bool, fn func(it *MailItem) error) error {
 	cols := mailRowCols
 	if withStructure {
 		cols += ", structure"
@@ -38,14 +55,21 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 		query += " AND flags & ? = ? AND flags & ? = 0"
 	}
 	query += " ORDER BY uid"
-	var out []MailItem
-	err := s.snapshot(ctx, func(q *sql.Tx) error {
+	return s.snapshot(ctx, func(q *sql.Tx) error {
 		if err := s.liveFolder(ctx, q, p, folder); err != nil {
 			return err
 		}
 		st, err := s.txStmt(ctx, q, query)
 		if err != nil {
 			return err
+		}
+		var mi MailItem
+		var keywords string
+		var idate, sdate int64
+		var structure sql.RawBytes
+		dest := []any{&mi.ID, &mi.UID, &mi.Flags, &keywords, &idate, &mi.Size, &sdate, &mi.Subject, &mi.From, &mi.BlobHash}
+		if withStructure {
+			dest = append(dest, &structure)
 		}
 		for _, r := range ranges {
 			last := int64(r.Last)
@@ -61,13 +85,7 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 				return err
 			}
 			for rows.Next() {
-				mi := MailItem{Item: Item{AccountID: p.AccountID, FolderID: folder, Class: ClassMail}}
-				var keywords string
-				var idate, sdate int64
-				dest := []any{&mi.ID, &mi.UID, &mi.Flags, &keywords, &idate, &mi.Size, &sdate, &mi.Subject, &mi.From, &mi.BlobHash}
-				if withStructure {
-					dest = append(dest, &mi.Structure)
-				}
+				mi = MailItem{Item: Item{AccountID: p.AccountID, FolderID: folder, Class: ClassMail}}
 				if err := rows.Scan(dest...); err != nil {
 					rows.Close()
 					return err
@@ -77,7 +95,13 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 				}
 				mi.InternalDate = time.Unix(idate, 0).UTC()
 				mi.SentDate = unixOrZero(sdate)
-				out = append(out, mi)
+				if withStructure && len(structure) > 0 {
+					mi.Structure = structure
+				}
+				if err := fn(&mi); err != nil {
+					rows.Close()
+					return err
+				}
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -86,7 +110,6 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 		}
 		return nil
 	})
-	return out, err
 }
 
 // MailUIDsByUID is MailRowsByUID reading only the uids: SEARCH with nothing but
