@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	goimap "github.com/emersion/go-imap/v2"
+
 	"github.com/gatehouse/gatehouse/message"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // corpusStructures is the stored structure of every message of message/testdata, as
@@ -136,4 +140,48 @@ func BenchmarkDecodeEnvelope(b *testing.B) {
 			}
 		}
 	})
+}
+
+// FETCH ENVELOPE alone (the fast decoder) answers what FETCH (ENVELOPE BODYSTRUCTURE)
+// (the whole stored parse through encoding/json) answers, over the message corpus.
+func TestFetchEnvelopeFastPathOverCorpus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.principal("alice@example.org")
+	inbox, err := e.st.FolderByRole(ctx, p, store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../message/testdata/*.eml")
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.Deliver(ctx, p, inbox.ID, raw, store.DeliverOptions{}); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	c := e.dial("alice@example.org", nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+	fast, err := c.Fetch(all, &goimap.FetchOptions{UID: true, Envelope: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := c.Fetch(all, &goimap.FetchOptions{UID: true, Envelope: true, BodyStructure: &goimap.FetchItemBodyStructure{Extended: true}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fast) != len(files) || len(full) != len(files) {
+		t.Fatalf("%d and %d messages, want %d", len(fast), len(full), len(files))
+	}
+	for i := range fast {
+		if fast[i].Envelope == nil || !reflect.DeepEqual(fast[i].Envelope, full[i].Envelope) {
+			t.Errorf("uid %d:\n fast %+v\n full %+v", fast[i].UID, fast[i].Envelope, full[i].Envelope)
+		}
+	}
 }

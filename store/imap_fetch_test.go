@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"testing"
@@ -66,6 +67,22 @@ func TestIMAPNarrowReads(t *testing.T) {
 			n.AccountID != f.AccountID || n.FolderID != f.FolderID || n.Class != f.Class || n.BlobHash != f.BlobHash || n.BlobHash == "" {
 			t.Errorf("row %d:\nnarrow %+v\n  full %+v", i, n, f)
 		}
+	}
+	// ScanMailRows hands out the same rows; an error from the callback ends the scan.
+	var scanned int
+	stop := errors.New("stop")
+	err = st.ScanMailRows(ctx, pa, inbox.ID, all, store.MailFilter{}, true, func(it *store.MailItem) error {
+		if it.UID != full[scanned].UID || string(it.Structure) != string(full[scanned].Structure) {
+			t.Errorf("scan row %d: uid %d", scanned, it.UID)
+		}
+		scanned++
+		if scanned == 2 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || scanned != 2 {
+		t.Errorf("scan: %d rows, %v", scanned, err)
 	}
 	// The blob opened from the row is the one OpenBlob opens by id.
 	for _, n := range narrow {
