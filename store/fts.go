@@ -9,6 +9,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +40,6 @@ const (
 	// further, and a 10 KB paste must not become an expensive expression.
 	ftsMaxTerms     = 32
 	ftsMaxTermBytes = 256
-	// ftsCountCap bounds the work of counting matches; SearchMail reports at most it.
-	ftsCountCap = 10_000
 	// ftsCopyBudget bounds the text a Copy extracts before its transaction; the rest
 	// is indexed right after the commit.
 	ftsCopyBudget = 64 << 20
@@ -206,13 +205,22 @@ func (t *tx) ftsRemove(id int64) error {
 // ftsColumns maps MailQuery.Field to an FTS5 column filter.
 var ftsColumns = map[string]string{"": "", "subject": "subject", "addresses": "addresses", "body": "body"}
 
-// ftsQuery turns text as a user types it into an FTS5 MATCH expression: every word
-// becomes a quoted string with a prefix star, "a quoted phrase" (when phrases is true)
-// a quoted phrase, all ANDed, within one column when column is not "". No user syntax
-// passes through: quotes are doubled inside strings and NUL, control characters and
-// invalid UTF-8 become spaces, so the expression always parses. ok is false when the
-// text has no word to search for.
-func ftsQuery(text, column string, phrases bool) (expr string, ok bool) {
+// ftsMinPrefix is the shortest word matched as a prefix: "st*" would merge the
+// postings of thousands of words (the schema has no FTS5 prefix index).
+const ftsMinPrefix = 3
+
+// ftsQuery turns search text into an FTS5 MATCH expression, within one column when
+// column is not "". No user syntax passes through: every word becomes a quoted string
+// (quotes doubled inside), all ANDed, and NUL, control characters and invalid UTF-8
+// become spaces, so the expression always parses. ok is false when the text has no
+// word to search for.
+//
+// For a user's text (literal false), a word matches as a prefix, or as a whole word
+// when its last token is shorter than ftsMinPrefix, and "a quoted phrase" matches
+// those words in a row. For IMAP's literal strings (literal true) quotes are not
+// syntax, and a word whose last token is short is left out: the result must stay a
+// superset of the substring matches.
+func ftsQuery(text, column string, literal bool) (expr string, ok bool) {
 	text = strings.ToValidUTF8(text, " ")
 	text = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -220,12 +228,16 @@ func ftsQuery(text, column string, phrases bool) (expr string, ok bool) {
 		}
 		return r
 	}, text)
+	phrases := !literal
 	var terms []string
 	add := func(term string, phrase bool) {
 		if len(terms) >= ftsMaxTerms || !hasWordRune(term) {
 			return
 		}
-		prefix := !phrase
+		prefix := !phrase && lastTokenRunes(term) >= ftsMinPrefix
+		if !phrase && !prefix && literal {
+			return
+		}
 		if len(term) > ftsMaxTermBytes {
 			term = truncateUTF8(term, ftsMaxTermBytes)
 			prefix = true // the cut word is a prefix of the real one
@@ -264,16 +276,31 @@ func ftsQuery(text, column string, phrases bool) (expr string, ok bool) {
 	return expr, true
 }
 
+// lastTokenRunes counts the letters and digits of the last token of a word ("3" for
+// "bob@exa"), the one a prefix star applies to.
+func lastTokenRunes(s string) int {
+	s = strings.TrimRightFunc(s, func(r rune) bool { return !isWordRune(r) })
+	n := 0
+	for s != "" {
+		r, size := utf8.DecodeLastRuneInString(s)
+		if !isWordRune(r) {
+			break
+		}
+		n++
+		s = s[:len(s)-size]
+	}
+	return n
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r)
+}
+
 // hasWordRune reports whether s holds a letter or digit, which the unicode61 tokenizer
 // keeps as part of a token. A term without one would become an empty phrase, which
 // matches nothing and so would empty the whole AND.
 func hasWordRune(s string) bool {
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsNumber(r) {
-			return true
-		}
-	}
-	return false
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) })
 }
 
 // MailQuery is a full-text search of mail (ActiveSync Search and Find, IMAP SEARCH).
@@ -292,23 +319,26 @@ type MailQuery struct {
 	Offset, Limit int
 }
 
-// ftsWhere selects the principal's mail items in live (optionally listed) folders with
-// internal dates in range whose index row matches. Its arguments: match, account,
-// account, folders JSON (or NULL), since, before.
-const ftsWhere = `id IN (SELECT rowid FROM item_fts WHERE item_fts MATCH ?) AND account_id = ? AND class = 'mail'
-AND folder_id IN (SELECT id FROM folder WHERE account_id = ? AND deleted_modseq IS NULL AND class = 'mail'
+// ftsMatches is the FROM and WHERE of a search: the matching rowids drive the loop
+// (CROSS JOIN keeps that order), each probes item by primary key, and the principal's
+// mail items in live (optionally listed) folders with internal dates in range remain.
+// Its arguments: match, account, account, folders JSON (or NULL), since, before.
+const ftsMatches = `(SELECT rowid AS fts_id FROM item_fts WHERE item_fts MATCH ?) AS m CROSS JOIN item ON item.id = m.fts_id
+WHERE item.account_id = ? AND item.class = 'mail'
+AND item.folder_id IN (SELECT id FROM folder WHERE account_id = ? AND deleted_modseq IS NULL AND class = 'mail'
 AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4))))
-AND internal_date >= ? AND internal_date < ?`
+AND item.internal_date >= ? AND item.internal_date < ?`
 
 // SearchMail finds the principal's mail items matching q, newest first (by internal
-// date), and the number of matches, counted up to 10,000. Text without any word finds
-// nothing.
+// date), and the number of matches. Text without any word finds nothing. The cost
+// follows the number of matches in every account (the index is global), of which
+// only two integers per match are read before the page's items.
 func (s *Store) SearchMail(ctx context.Context, p Principal, q MailQuery) (items []Item, total int, err error) {
 	column, known := ftsColumns[q.Field]
 	if !known {
 		return nil, 0, fmt.Errorf("%w: search field %q", ErrInvalid, q.Field)
 	}
-	expr, ok := ftsQuery(q.Text, column, true)
+	expr, ok := ftsQuery(q.Text, column, false)
 	if !ok {
 		return nil, 0, nil
 	}
@@ -331,21 +361,115 @@ func (s *Store) SearchMail(ctx context.Context, p Principal, q MailQuery) (items
 	if limit <= 0 {
 		limit = 100
 	}
-	args := []any{expr, p.AccountID, p.AccountID, folders, since, before}
-	if err := s.rq.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM item WHERE `+ftsWhere+` LIMIT `+fmt.Sprint(ftsCountCap)+`)`,
-		args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: search: %w", err)
-	}
-	if total <= offset {
-		return nil, total, nil
-	}
-	rows, err := s.rq.QueryContext(ctx, `SELECT `+itemCols+` FROM item WHERE `+ftsWhere+`
-ORDER BY internal_date DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
-	items, err = collect(rows, err, scanItemOnly)
+	// One pass over the matches counts them and keeps the page's newest offset+limit
+	// (ordering by date needs every match anyway); then the page's items are read.
+	rows, err := s.rq.QueryContext(ctx, `SELECT item.id, item.internal_date FROM `+ftsMatches,
+		expr, p.AccountID, p.AccountID, folders, since, before)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: search: %w", err)
 	}
+	top := newestHits{k: offset + limit}
+	for rows.Next() {
+		var h searchHit
+		if err := rows.Scan(&h.id, &h.date); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("store: search: %w", err)
+		}
+		total++
+		top.offer(h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: search: %w", err)
+	}
+	page := top.sorted()
+	if offset >= len(page) {
+		return nil, total, nil
+	}
+	page = page[offset:]
+	ids := make([]int64, len(page))
+	for i, h := range page {
+		ids[i] = h.id
+	}
+	js, _ := json.Marshal(ids)
+	rows, err = s.rq.QueryContext(ctx, `SELECT `+itemCols+` FROM (SELECT value AS page_id FROM json_each(?)) AS j
+CROSS JOIN item ON item.id = j.page_id WHERE item.account_id = ?`,
+		string(js), p.AccountID)
+	found, err := collect(rows, err, scanItemOnly)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: search: %w", err)
+	}
+	byID := make(map[int64]Item, len(found))
+	for _, it := range found {
+		byID[it.ID] = it
+	}
+	for _, id := range ids {
+		if it, ok := byID[id]; ok { // else deleted since the first query
+			items = append(items, it)
+		}
+	}
 	return items, total, nil
+}
+
+// searchHit is a match's item id and internal date.
+type searchHit struct{ id, date int64 }
+
+// newer orders hits newest first: by internal date, then by id.
+func (h searchHit) newer(o searchHit) bool {
+	return h.date > o.date || h.date == o.date && h.id > o.id
+}
+
+// newestHits keeps the k newest hits offered, in a min-heap whose root is the oldest.
+type newestHits struct {
+	k int
+	h []searchHit
+}
+
+func (n *newestHits) offer(x searchHit) {
+	if len(n.h) < n.k {
+		n.h = append(n.h, x)
+		for i := len(n.h) - 1; i > 0; { // sift up
+			parent := (i - 1) / 2
+			if !n.h[parent].newer(n.h[i]) {
+				break
+			}
+			n.h[parent], n.h[i] = n.h[i], n.h[parent]
+			i = parent
+		}
+		return
+	}
+	if n.k == 0 || !x.newer(n.h[0]) {
+		return
+	}
+	n.h[0] = x
+	for i := 0; ; { // sift down
+		oldest, l, r := i, 2*i+1, 2*i+2
+		if l < len(n.h) && n.h[oldest].newer(n.h[l]) {
+			oldest = l
+		}
+		if r < len(n.h) && n.h[oldest].newer(n.h[r]) {
+			oldest = r
+		}
+		if oldest == i {
+			return
+		}
+		n.h[i], n.h[oldest] = n.h[oldest], n.h[i]
+		i = oldest
+	}
+}
+
+// sorted returns the kept hits newest first.
+func (n *newestHits) sorted() []searchHit {
+	slices.SortFunc(n.h, func(a, b searchHit) int {
+		if a.newer(b) {
+			return -1
+		}
+		if b.newer(a) {
+			return 1
+		}
+		return 0
+	})
+	return n.h
 }
 
 // MatchMailUIDs returns, in order, the uids of the items of one mail folder whose
@@ -362,15 +486,15 @@ func (s *Store) MatchMailUIDs(ctx context.Context, p Principal, folder int64, te
 	if !known {
 		return nil, fmt.Errorf("%w: search field %q", ErrInvalid, field)
 	}
-	expr, ok := ftsQuery(text, column, false)
+	expr, ok := ftsQuery(text, column, true)
 	if !ok {
 		return s.FolderUIDs(ctx, p, folder)
 	}
 	if _, err := s.Folder(ctx, p, folder); err != nil {
 		return nil, err
 	}
-	rows, err := s.rq.QueryContext(ctx, `SELECT uid FROM item WHERE account_id = ? AND folder_id = ?
-AND id IN (SELECT rowid FROM item_fts WHERE item_fts MATCH ?) ORDER BY uid`, p.AccountID, folder, expr)
+	rows, err := s.rq.QueryContext(ctx, `SELECT item.uid FROM (SELECT rowid AS fts_id FROM item_fts WHERE item_fts MATCH ?) AS m
+CROSS JOIN item ON item.id = m.fts_id WHERE item.account_id = ? AND item.folder_id = ? ORDER BY item.uid`, expr, p.AccountID, folder)
 	uids, err := collect(rows, err, scanOne[uint32])
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)

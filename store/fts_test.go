@@ -153,6 +153,8 @@ func TestFTSDeliveryFinds(t *testing.T) {
 		{`"review budget"`, "", nil},                                              // a phrase keeps its order
 		{"example.net", "addresses", []int64{html.ItemID, b64.ItemID, qp.ItemID}}, // newest first
 		{"nosuchword", "", nil},
+		{"qu", "", nil},                    // a short word matches whole words only
+		{"at", "body", []int64{qp.ItemID}}, // and so it does
 	} {
 		got := e.search(t, e.alice, MailQuery{Text: tc.text, Field: tc.field})
 		if !slices.Equal(got, tc.want) {
@@ -372,6 +374,13 @@ func TestFTSHostileInput(t *testing.T) {
 	if got := e.search(t, e.alice, MailQuery{Text: "near or not", Field: "subject"}); len(got) != 1 {
 		t.Errorf("operator words as text: %v", got)
 	}
+	// A short IMAP word is not a prefix filter: it may be inside any word.
+	if uids, err := e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, "qu", ""); err != nil || len(uids) != 2 {
+		t.Errorf("short word: %v %v, want every uid", uids, err)
+	}
+	if uids, err := e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, "qu budget", ""); err != nil || len(uids) != 1 {
+		t.Errorf("short word and a word: %v %v, want the budget message", uids, err)
+	}
 	// A string IMAP cannot pre-filter returns every uid.
 	uids, err := e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, "%%", "body")
 	if err != nil || len(uids) != 2 {
@@ -454,7 +463,7 @@ func TestFTSDocumentCaps(t *testing.T) {
 func FuzzFTSQuery(f *testing.F) {
 	for _, s := range []string{"budget", `"quoted phrase" word`, `"unclosed`, `a OR b`, `NEAR(a b, 3)`, `subject:x`,
 		`{body}: x`, `-x`, `x*`, `^x`, "a\x00b", `""""`, "café Müller", "日本語 テキスト", "\xff", "(((", `a AND`, `+x`} {
-		f.Add(s, "", true)
+		f.Add(s, "", false)
 	}
 	ms, err := migrations.For("sqlite")
 	if err != nil || len(ms) < 4 {
@@ -470,11 +479,11 @@ func FuzzFTSQuery(f *testing.F) {
 		f.Fatal(err)
 	}
 	columns := []string{"", "subject", "addresses", "body"}
-	f.Fuzz(func(t *testing.T, text string, column string, phrases bool) {
+	f.Fuzz(func(t *testing.T, text string, column string, literal bool) {
 		if !slices.Contains(columns, column) {
 			column = columns[len(column)%len(columns)]
 		}
-		expr, ok := ftsQuery(text, column, phrases)
+		expr, ok := ftsQuery(text, column, literal)
 		if !ok {
 			return
 		}
@@ -493,4 +502,30 @@ func FuzzFTSQuery(f *testing.F) {
 			t.Fatalf("%q (as %q) does not match a message holding it", text, expr)
 		}
 	})
+}
+
+// TestNewestHits: the heap keeps exactly the k newest hits, as a full sort would.
+func TestNewestHits(t *testing.T) {
+	for seed := range 200 {
+		n, k := seed%37, seed%11
+		all := make([]searchHit, n)
+		for i := range all {
+			all[i] = searchHit{id: int64(i + 1), date: int64((i * 7919 * (seed + 1)) % 13)}
+		}
+		top := newestHits{k: k}
+		for _, h := range all {
+			top.offer(h)
+		}
+		want := slices.Clone(all)
+		slices.SortFunc(want, func(a, b searchHit) int {
+			if a.newer(b) {
+				return -1
+			}
+			return 1
+		})
+		want = want[:min(k, n)]
+		if got := top.sorted(); !slices.Equal(got, want) {
+			t.Fatalf("n=%d k=%d: %v, want %v", n, k, got, want)
+		}
+	}
 }
