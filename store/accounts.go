@@ -329,6 +329,9 @@ func (s *Store) DeleteAccount(ctx context.Context, id int64) error {
 						return err
 					}
 				}
+				if _, err := t.exec("DELETE FROM item_fts WHERE rowid = ?", v.id); err != nil {
+					return err
+				}
 				if _, err := t.exec("DELETE FROM item WHERE id = ?", v.id); err != nil {
 					return err
 				}

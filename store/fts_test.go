@@ -529,3 +529,18 @@ func TestNewestHits(t *testing.T) {
 		}
 	}
 }
+
+// TestFTSDeleteAccountDropsRows: deleting an account leaves no index rows behind.
+func TestFTSDeleteAccountDropsRows(t *testing.T) {
+	e := newFTSEnv(t)
+	d := e.deliver(t, e.bob, e.bobIn, "From: x@example.net\nSubject: farewell\n\nbye\n")
+	if !e.rowExists(t, d.ItemID) {
+		t.Fatal("no index row after delivery")
+	}
+	if err := e.st.DeleteAccount(e.ctx, e.bob.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if e.rowExists(t, d.ItemID) {
+		t.Fatal("the index row of a deleted account's message is left behind")
+	}
+}

@@ -351,6 +351,19 @@ func (a *App) returnMemory() {
 
 func (a *App) maintenance() {
 	defer close(a.bgDone)
+	// Mail stored before the full-text index existed is indexed in small batches.
+	for a.baseCtx.Err() == nil {
+		n, err := a.Store.IndexBacklog(a.baseCtx, 200)
+		if err != nil {
+			if a.baseCtx.Err() == nil {
+				a.Log.Error("full-text index backlog", "err", err)
+			}
+			break
+		}
+		if n == 0 {
+			break
+		}
+	}
 	t := time.NewTimer(time.Minute)
 	defer t.Stop()
 	for {
