@@ -354,83 +354,8 @@ func textToHTML(s string) string {
 	return b.String()
 }
 
-// htmlToText renders an HTML body as plain text for a client that takes only text:
-// tags dropped (script and style with their content), block ends and <br> made line
-// breaks, entities decoded, runs of blank lines collapsed.
+// htmlToText renders an HTML body as plain text for a client that takes only text,
+// with the CRLF line breaks of a mail body.
 func htmlToText(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		lt := strings.IndexByte(s, '<')
-		if lt < 0 {
-			b.WriteString(html.UnescapeString(collapseSpace(s)))
-			break
-		}
-		b.WriteString(html.UnescapeString(collapseSpace(s[:lt])))
-		s = s[lt:]
-		if strings.HasPrefix(s, "<!--") {
-			end := strings.Index(s, "-->")
-			if end < 0 {
-				break
-			}
-			s = s[end+3:]
-			continue
-		}
-		gt := strings.IndexByte(s, '>')
-		if gt < 0 {
-			break
-		}
-		tag := strings.ToLower(strings.TrimLeft(s[1:gt], "/ "))
-		if i := strings.IndexAny(tag, " \t\r\n/"); i >= 0 {
-			tag = tag[:i]
-		}
-		closing := strings.HasPrefix(s[1:], "/")
-		s = s[gt+1:]
-		switch tag {
-		case "script", "style", "head", "title":
-			if !closing {
-				end := strings.Index(strings.ToLower(s), "</"+tag)
-				if end < 0 {
-					s = ""
-				} else {
-					s = s[end:]
-				}
-			}
-		case "br":
-			b.WriteString("\r\n")
-		case "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol", "pre":
-			if !strings.HasSuffix(b.String(), "\n") && b.Len() > 0 {
-				b.WriteString("\r\n")
-			}
-		case "td", "th":
-			if closing {
-				b.WriteString("\t")
-			}
-		}
-	}
-	out := b.String()
-	for strings.Contains(out, "\r\n\r\n\r\n") {
-		out = strings.ReplaceAll(out, "\r\n\r\n\r\n", "\r\n\r\n")
-	}
-	return strings.TrimSpace(out)
-}
-
-// collapseSpace turns runs of HTML white space into one space, as a browser shows them.
-func collapseSpace(s string) string {
-	if !strings.ContainsAny(s, " \t\r\n") {
-		return s
-	}
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			if !space {
-				b.WriteByte(' ')
-			}
-			space = true
-			continue
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
+	return strings.ReplaceAll(message.HTMLToText(s, 0), "\n", "\r\n")
 }

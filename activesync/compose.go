@@ -507,50 +507,7 @@ func quotedTextAsHTML(s string) string {
 	return "<div>" + strings.ReplaceAll(html.EscapeString(strings.ReplaceAll(s, "\r\n", "\n")), "\n", "<br>\r\n") + "</div>"
 }
 
-// quotedHTMLAsText renders HTML as plain text well enough for a quotation: tags dropped
-// (line breaks kept for block elements), style and script contents dropped, entities
-// decoded.
+// quotedHTMLAsText renders HTML as the plain text of a quotation.
 func quotedHTMLAsText(doc string) string {
-	var b strings.Builder
-	skip := "" // inside <style> or <script>
-	for len(doc) > 0 {
-		lt := strings.IndexByte(doc, '<')
-		if lt < 0 {
-			if skip == "" {
-				b.WriteString(doc)
-			}
-			break
-		}
-		if skip == "" {
-			b.WriteString(doc[:lt])
-		}
-		gt := strings.IndexByte(doc[lt:], '>')
-		if gt < 0 {
-			break
-		}
-		tag := strings.ToLower(strings.TrimSpace(strings.Trim(doc[lt+1:lt+gt], "/")))
-		if f := strings.Fields(tag); len(f) > 0 {
-			tag = f[0]
-		}
-		closing := strings.HasPrefix(doc[lt+1:], "/")
-		doc = doc[lt+gt+1:]
-		switch {
-		case tag == "style" || tag == "script":
-			if closing {
-				skip = ""
-			} else {
-				skip = tag
-			}
-		case tag == "br" || tag == "p" || tag == "div" || tag == "tr" || tag == "li" || tag == "hr" ||
-			(len(tag) == 2 && tag[0] == 'h' && tag[1] >= '1' && tag[1] <= '6'):
-			if skip == "" {
-				b.WriteString("\n")
-			}
-		}
-	}
-	text := html.UnescapeString(b.String())
-	for strings.Contains(text, "\n\n\n") {
-		text = strings.ReplaceAll(text, "\n\n\n", "\n\n")
-	}
-	return strings.TrimSpace(text)
+	return message.HTMLToText(doc, 0)
 }

@@ -313,54 +313,10 @@ func isSpaceRune(r rune) bool {
 	return r > 0x2000 && r <= 0x200A || r == 0x2028 || r == 0x2029 || r == 0x3000
 }
 
-// htmlPreview returns the visible text at the start of an HTML document:
-// tags, comments, and the content of head, style, script and title are
-// dropped, entities decoded, white space collapsed, cut to n runes.
+// htmlPreview returns the visible text at the start of an HTML document, white space
+// collapsed, cut to n runes.
 func htmlPreview(h string, n int) string {
-	var b strings.Builder
-	limit := n * 8 // collect enough text for n runes after collapsing
-	for i := 0; i < len(h) && b.Len() < limit; {
-		lt := strings.IndexByte(h[i:], '<')
-		if lt < 0 {
-			b.WriteString(h[i:])
-			break
-		}
-		b.WriteString(h[i : i+lt])
-		i += lt
-		if strings.HasPrefix(h[i:], "<!--") {
-			e := strings.Index(h[i+4:], "-->")
-			if e < 0 {
-				break
-			}
-			i += 4 + e + 3
-			continue
-		}
-		gt := strings.IndexByte(h[i:], '>')
-		if gt < 0 {
-			break
-		}
-		name := tagName(h[i+1 : i+gt])
-		i += gt + 1
-		switch name {
-		case "head", "style", "script", "title":
-			// Skip to the matching end tag.
-			closeTag := "</" + name
-			e := indexFold(h[i:], closeTag)
-			if e < 0 {
-				i = len(h)
-				continue
-			}
-			i += e
-			if gt := strings.IndexByte(h[i:], '>'); gt >= 0 {
-				i += gt + 1
-			} else {
-				i = len(h)
-			}
-		case "br", "p", "/p", "div", "/div", "tr", "/tr", "td", "th", "li", "h1", "h2", "h3", "h4", "h5", "h6", "/h1", "/h2", "/h3", "/h4", "/h5", "/h6", "table", "/table", "hr", "blockquote", "/blockquote":
-			b.WriteByte(' ')
-		}
-	}
-	return textPreview(unescapeHTML(b.String()), n)
+	return textPreview(HTMLToText(h, n*8), n)
 }
 
 // tagName returns the lower-case name of a tag from its inside ("br /",

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"slices"
@@ -75,7 +74,7 @@ func ftsDocument(p *message.Parsed) ftsDoc {
 	}
 	body := p.Text
 	if strings.TrimSpace(body) == "" && p.HTML != "" {
-		body = htmlText(truncateUTF8(p.HTML, ftsMaxHTML), ftsMaxBody)
+		body = message.HTMLToText(truncateUTF8(p.HTML, ftsMaxHTML), ftsMaxBody)
 	}
 	return ftsDoc{
 		subject:   ftsClean(truncateUTF8(env.Subject, ftsMaxHeader)),
@@ -102,87 +101,6 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// htmlText returns the visible text of an HTML document, at most limit bytes: tags and
-// comments dropped (block tags become spaces, inline ones join their neighbours so
-// "he<b>llo</b>" stays one word), the content of head, style, script and title
-// skipped, entities decoded.
-func htmlText(h string, limit int) string {
-	var b strings.Builder
-	for i := 0; i < len(h) && b.Len() < limit; {
-		lt := strings.IndexByte(h[i:], '<')
-		if lt < 0 {
-			b.WriteString(html.UnescapeString(h[i:]))
-			break
-		}
-		b.WriteString(html.UnescapeString(h[i : i+lt]))
-		i += lt
-		if strings.HasPrefix(h[i:], "<!--") {
-			e := strings.Index(h[i+4:], "-->")
-			if e < 0 {
-				break
-			}
-			i += 4 + e + 3
-			continue
-		}
-		gt := strings.IndexByte(h[i:], '>')
-		if gt < 0 {
-			break
-		}
-		name := htmlTagName(h[i+1 : i+gt])
-		i += gt + 1
-		switch name {
-		case "head", "style", "script", "title":
-			e := indexFoldASCII(h[i:], "</"+name)
-			if e < 0 {
-				i = len(h)
-				continue
-			}
-			i += e
-			if gt := strings.IndexByte(h[i:], '>'); gt >= 0 {
-				i += gt + 1
-			} else {
-				i = len(h)
-			}
-			b.WriteByte(' ')
-		case "a", "/a", "b", "/b", "i", "/i", "u", "/u", "em", "/em", "strong", "/strong", "span", "/span",
-			"font", "/font", "small", "/small", "big", "/big", "sub", "/sub", "sup", "/sup", "code", "/code",
-			"s", "/s", "strike", "/strike", "mark", "/mark", "abbr", "/abbr", "q", "/q", "wbr":
-			// inline: no word break
-		default:
-			b.WriteByte(' ')
-		}
-	}
-	return truncateUTF8(b.String(), limit)
-}
-
-// htmlTagName returns the lower-case name of a tag from its inside ("br /", "/div").
-func htmlTagName(s string) string {
-	end := 0
-	for end < len(s) {
-		c := s[end]
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || (c == '/' && end > 0) {
-			break
-		}
-		end++
-	}
-	return strings.ToLower(s[:end])
-}
-
-// indexFoldASCII finds sub (ASCII) in s ignoring ASCII case.
-func indexFoldASCII(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := strings.IndexByte(s[i:], sub[0])
-		if j < 0 {
-			return -1
-		}
-		i += j
-		if i+len(sub) <= len(s) && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
-		}
-	}
-	return -1
 }
 
 // ftsIndex writes an item's row in the index, in the mutation that inserts the item.

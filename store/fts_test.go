@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/message"
 	"github.com/gatehouse/gatehouse/store/migrations"
 )
 
@@ -449,7 +450,7 @@ func TestFTSDocumentCaps(t *testing.T) {
 	if len(idx.fts.body) > ftsMaxBody || strings.Contains(idx.fts.body, "tailword") {
 		t.Fatalf("body of %d bytes indexed in full", len(idx.fts.body))
 	}
-	if got := htmlText("a<b>b</b>c<br>d&amp;e<div>f", 100); got != "abc d&e f" {
+	if got := message.HTMLToText("a<b>b</b>c<br>d&amp;e<div>f", 100); got != "abc\nd&e\nf" {
 		t.Errorf("htmlText: %q", got)
 	}
 	if got := truncateUTF8("aé", 2); got != "a" {
