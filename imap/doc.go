@@ -23,7 +23,7 @@
 //     end, never held across a read from the client or outside a command.
 //   - SEARCH evaluates every key in Go (search.go); the store only narrows what is
 //     read: system-flag keys become SQL, BODY keys go through the store's full-text
-//     index when it has one (MatchMailUIDs) and the candidates are then checked for the
+//     index (store.MatchMailUIDs) and the candidates are then checked for the
 //     substring. A deliberate difference, as with Dovecot's full-text search: a BODY
 //     string found only inside a word ("ebr" in "zebra") does not match.
 //   - Store errors become IMAP responses in one place (session.imapError).

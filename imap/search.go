@@ -2,7 +2,6 @@ package imap
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"mime"
 	"os"
@@ -41,6 +40,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	filter := flagFilter(criteria)
 	uidsOnly := onlyFlagsAndSets(criteria)
 	if len(criteria.Body) > 0 {
+		// RFC 9051 6.4.4 BODY, through store.MatchMailUIDs's candidates.
 		if all, err = s.bodyCandidates(all, criteria.Body); err != nil {
 			return nil, s.imapError(err, "search")
 		}
@@ -158,24 +158,14 @@ func isSystemFlag(fl goimap.Flag) bool {
 	return false
 }
 
-// mailMatcher is the store's full-text pre-filter (store.MatchMailUIDs), used when the
-// store has it.
-type mailMatcher interface {
-	MatchMailUIDs(ctx context.Context, p store.Principal, folder int64, text, field string) ([]uint32, error)
-}
-
 // bodyCandidates narrows the targets of a search with BODY keys to the messages the
 // full-text index finds for every BODY string; match then checks RFC 9051 substring
 // semantics on each candidate. The index matches words at their start only, so a
 // string that occurs only inside a word ("ebr" in "zebra") is not found, as with
 // Dovecot's full-text search (see the package comment).
 func (s *session) bodyCandidates(ts []target, bodies []string) ([]target, error) {
-	m, ok := any(s.srv.opts.Store).(mailMatcher)
-	if !ok {
-		return ts, nil
-	}
 	for _, text := range bodies {
-		uids, err := m.MatchMailUIDs(s.ctx, s.p, s.sel.folder.ID, text, "body")
+		uids, err := s.srv.opts.Store.MatchMailUIDs(s.ctx, s.p, s.sel.folder.ID, text, "body")
 		if err != nil {
 			return nil, err
 		}

@@ -88,6 +88,27 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 	}
 }
 
+// The documented difference of BODY through the full-text index: a string that starts
+// a word matches (as a prefix too), one found only inside a word does not.
+func TestSearchBodyWordStarts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.dial("alice@example.org", nil)
+	appendMsg(t, c, "INBOX", textMessage("animals", "a zebra crossing"), nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for body, want := range map[string]int{"zebra": 1, "ZEB": 1, "zebra crossing": 1, "ebr": 0, "zebras": 0} {
+		data, err := c.UIDSearch(&goimap.SearchCriteria{Body: []string{body}}, nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(data.AllUIDs()); got != want {
+			t.Errorf("BODY %q: %d hits, want %d", body, got, want)
+		}
+	}
+}
+
 func TestContainsFold(t *testing.T) {
 	for _, c := range []struct {
 		hay, needle string
