@@ -233,6 +233,11 @@ func (h *Handler) cmdProvision(rq *request) (*response, error) {
 			d.Info = pr.deviceInfo.encode()
 		}
 		out = decideProvision(d, pr, h.opts.Policy, rq.version, keys)
+		if out.policy != nil && out.policy.key != 0 && !out.policy.doc {
+			// The final key is for this policy: a changed policy asks the device to
+			// provision again (Status 143).
+			return setPolicyFingerprint(d, h.policyPrint)
+		}
 		return nil
 	})
 	if err != nil {

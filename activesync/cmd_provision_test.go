@@ -482,3 +482,34 @@ func FuzzParseProvision(f *testing.F) {
 		}
 	})
 }
+
+// TestPolicyRefresh: after the administrator changes the policy, a device provisioned
+// under the old one is answered Status 143 until it provisions again
+// ([MS-ASPROV] 3.1.5.1.1); then it passes with the new key.
+func TestPolicyRefresh(t *testing.T) {
+	e := newTestEnv(t)
+	e.version = "14.1"
+	const dev = "refresh1"
+	provision := func() string {
+		r := e.do(call{cmd: "Provision", device: dev, policyKey: "0", xml: provisionPhase1})
+		temp := policyOf(t, r).ChildText("PolicyKey")
+		r = e.do(call{cmd: "Provision", device: dev, policyKey: temp, xml: provisionAck(temp, 1)})
+		return policyOf(t, r).ChildText("PolicyKey")
+	}
+	key := provision()
+	if r := e.do(call{cmd: "FolderSync", device: dev, policyKey: key, xml: folderSyncInitial}); r.body.ChildText("Status") != "1" {
+		t.Fatalf("FolderSync after provisioning: %v", r.body)
+	}
+	// The policy changes under the running handler.
+	e.h.opts.Policy = Policy{DevicePasswordEnabled: true, MinDevicePasswordLength: 6}
+	e.h.policyPrint = e.h.opts.Policy.fingerprint()
+	r := e.do(call{cmd: "FolderSync", device: dev, policyKey: key, xml: folderSyncInitial})
+	if r.body.ChildText("Status") != "143" {
+		t.Fatalf("FolderSync under a changed policy: %d %v, want Status 143", r.status, r.body)
+	}
+	validate(t, r.body, "FolderSyncResponse.xsd")
+	key = provision()
+	if r := e.do(call{cmd: "FolderSync", device: dev, policyKey: key, xml: folderSyncInitial}); r.body.ChildText("Status") != "1" {
+		t.Fatalf("FolderSync after provisioning again: %v", r.body)
+	}
+}

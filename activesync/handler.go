@@ -73,6 +73,8 @@ type Handler struct {
 	parked   map[parkKey]*parkedRequest // the one long poll (Ping or hanging Sync) per device
 	stopping bool
 	pings    *pingHub
+	// policyPrint is the fingerprint of Options.Policy.
+	policyPrint string
 }
 
 // New makes the ActiveSync handler.
@@ -97,6 +99,7 @@ func New(opts Options) *Handler {
 	}
 	h := &Handler{opts: opts, st: opts.Store, log: opts.Logger.With("proto", "activesync"), parked: map[parkKey]*parkedRequest{}}
 	h.pings = newPingHub(h)
+	h.policyPrint = opts.Policy.fingerprint()
 	return h
 }
 
@@ -341,10 +344,11 @@ func (h *Handler) dispatch(rq *request) (*response, error) {
 
 // provisioningGate answers a request that must provision first ([MS-ASPROV] 3.2.5.1.1):
 // HTTP 449 before 14.0; from 14.0 the command's own response with Status 142 (not
-// provisioned), 144 (a policy key that is not the current one) or 140 (a remote wipe is
-// pending) ([MS-ASCMD] 2.2.2 common status codes). Provision itself, and Settings (iOS
-// sends DeviceInformation before provisioning), pass; a Ping without a policy key passes
-// on a provisioned device (the Android client omits the header on Ping).
+// provisioned), 143 (the policy changed since the key was given), 144 (a policy key that
+// is not the current one) or 140 (a remote wipe is pending) ([MS-ASCMD] 2.2.2 common
+// status codes). Provision itself, and Settings (iOS sends DeviceInformation before
+// provisioning), pass; a Ping without a policy key passes on a provisioned device (the
+// Android client omits the header on Ping).
 func (h *Handler) provisioningGate(rq *request) *response {
 	switch rq.cmd {
 	case "Provision", "Settings":
@@ -364,6 +368,10 @@ func (h *Handler) provisioningGate(rq *request) *response {
 		status = 142
 	case rq.policyKey != dev.PolicyKey:
 		status = 144
+	case policyChanged(dev, h.policyPrint):
+		// [MS-ASPROV] 3.1.5.1.1: the policy changed since the device's key was
+		// given; it must fetch the new one (Status 143, PolicyRefresh).
+		status = 143
 	default:
 		return nil
 	}
@@ -373,6 +381,12 @@ func (h *Handler) provisioningGate(rq *request) *response {
 	}
 	space, root := commandRoot(rq.cmd)
 	return &response{body: wbxml.NewElem(space, root, wbxml.NewText(space, "Status", strconv.Itoa(status)))}
+}
+
+// policyChanged says whether a provisioned device's key was given for another policy.
+func policyChanged(dev store.Device, current string) bool {
+	p := policyPrintOf(dev)
+	return p != "" && p != current
 }
 
 // commandRoot is the namespace and root element of a command's response.

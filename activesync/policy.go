@@ -1,6 +1,8 @@
 package activesync
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -27,6 +29,17 @@ type Policy struct {
 	MaxInactivityTimeDeviceLock time.Duration
 	// RequireDeviceEncryption requires the device's storage to be encrypted.
 	RequireDeviceEncryption bool
+}
+
+// fingerprint identifies the policy's content, so that a device provisioned under
+// another one is asked to provision again.
+func (p Policy) fingerprint() string {
+	b, err := wbxml.Encode(p.provisionDoc())
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // requiresSomething says whether the policy asks anything of the device: a device that

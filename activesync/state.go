@@ -36,6 +36,10 @@ type deviceState struct {
 	// request as WBXML.
 	LastSync []byte `json:"ls,omitempty"`
 
+	// Provision: the fingerprint of the policy its key was given for ("" before
+	// fingerprints were kept: such a device is not asked to provision again).
+	PolicyPrint string `json:"pp,omitempty"`
+
 	// SendMail, SmartReply, SmartForward: the device's last ClientIds, so that a resent
 	// message gets Status 118 instead of going out twice.
 	SentClientIDs []string `json:"sc,omitempty"`
@@ -74,6 +78,35 @@ func loadDeviceState(dev store.Device) (deviceState, error) {
 	}
 	st.Version = deviceStateVersion
 	return st, nil
+}
+
+// setPolicyFingerprint records, inside a device update, which policy its key is for.
+func setPolicyFingerprint(d *store.Device, print string) error {
+	st, err := loadDeviceState(*d)
+	if err != nil {
+		return err
+	}
+	st.PolicyPrint = print
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	d.State = b
+	return nil
+}
+
+// policyPrintOf reads only the policy fingerprint of a device's state.
+func policyPrintOf(dev store.Device) string {
+	if len(dev.State) == 0 {
+		return ""
+	}
+	var st struct {
+		PolicyPrint string `json:"pp"`
+	}
+	if json.Unmarshal(dev.State, &st) != nil {
+		return ""
+	}
+	return st.PolicyPrint
 }
 
 // updateDeviceState changes the device's state in one store mutation and returns the
