@@ -143,9 +143,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		HeartbeatMax:             time.Duration(as.HeartbeatMax),
 		MaxPingFolders:           as.MaxPingFolders,
 		Policy: activesync.Policy{
-			DevicePasswordEnabled:           as.RequirePassword,
-			MinDevicePasswordLength:         as.MinPasswordLength,
-			MaxDevicePasswordFailedAttempts: as.MaxPasswordFailures,
+			DevicePasswordEnabled:              as.RequirePassword,
+			MinDevicePasswordLength:            as.MinPasswordLength,
+			MaxDevicePasswordFailedAttempts:    as.MaxPasswordFailures,
+			AlphanumericDevicePasswordRequired: as.RequireAlphanumericPassword,
+			MaxInactivityTimeDeviceLock:        time.Duration(as.LockAfter),
+			RequireDeviceEncryption:            as.RequireEncryption,
 		},
 		// Mail sent from a phone takes the submission listener's path (never served
 		// itself: only its Submit is used).

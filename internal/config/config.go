@@ -141,6 +141,17 @@ type ActiveSync struct {
 
 	// Wipe the device after this many failed unlock attempts (0: never).
 	MaxPasswordFailures int `toml:"max_password_failures"`
+
+	// Require a password with letters and digits rather than a numeric PIN (with
+	// `require_password`).
+	RequireAlphanumericPassword bool `toml:"require_alphanumeric_password"`
+
+	// Lock the device after this long without use; `"0s"`: no requirement. At most
+	// 9999 seconds.
+	LockAfter Duration `toml:"lock_after"`
+
+	// Require the device's storage to be encrypted.
+	RequireEncryption bool `toml:"require_encryption"`
 }
 
 // Queue is the [queue] table.

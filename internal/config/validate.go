@@ -162,6 +162,10 @@ func (c *Config) Validate() error {
 	if as.MaxPingFolders < 1 || as.MaxPingFolders > 10000 {
 		bad("activesync.max_ping_folders", "%d is not between 1 and 10000", as.MaxPingFolders)
 	}
+	if as.LockAfter < 0 || as.LockAfter > Duration(9999*time.Second) {
+		// [MS-ASPROV] 2.2.2.33 MaxInactivityTimeDeviceLock: seconds, below 9999.
+		bad("activesync.lock_after", "%s is not between 0s and 9999s", as.LockAfter)
+	}
 	if as.MinPasswordLength < 0 || as.MinPasswordLength > 16 {
 		bad("activesync.min_password_length", "%d is not between 0 and 16", as.MinPasswordLength)
 	}
