@@ -62,7 +62,7 @@ func (c *conn) search(ctx context.Context, req *Request) {
 			e = c.s.rootDSE(t, isTLS)
 		}
 		if eval(s.Filter, e) == triTrue {
-			c.send(c.entryPacket(req.ID, e, s), false)
+			c.sendBytes(appendEntry(nil, req.ID, e, s), false)
 		}
 		c.result(req, ldap.LDAPResultSuccess, "", "")
 		return
@@ -164,6 +164,7 @@ func (c *conn) search(ctx context.Context, req *Request) {
 		end = max(start, int(s.SizeLimit))
 		code = ldap.LDAPResultSizeLimitExceeded
 	}
+	var buf []byte
 	for i := start; i < end; i++ {
 		if i%256 == 0 && ctx.Err() != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
@@ -173,7 +174,8 @@ func (c *conn) search(ctx context.Context, req *Request) {
 			c.result(req, code, "", msg)
 			return
 		}
-		if err := c.send(c.entryPacket(req.ID, matches[i], s), false); err != nil {
+		buf = appendEntry(buf[:0], req.ID, matches[i], s)
+		if err := c.sendBytes(buf, false); err != nil {
 			return
 		}
 	}
@@ -303,41 +305,6 @@ func matchedDN(t *tree, nbase string) string {
 		dn = rest
 	}
 	return ""
-}
-
-// entryPacket encodes a SearchResultEntry with the requested attributes
-// (RFC 4511 4.5.1.8: none listed or "*": all user attributes; "+": all operational
-// ones, RFC 3673; "1.1": none).
-func (c *conn) entryPacket(id int64, e *entry, s *SearchRequest) *ber.Packet {
-	sel := s.selection()
-	allUser, allOper, want := sel.allUser, sel.allOper, sel.want
-	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchResultEntry, nil, "")
-	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, e.dn, ""))
-	list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-	add := func(a attr) {
-		pa := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
-		pa.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a.name, ""))
-		set := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "")
-		if !s.TypesOnly {
-			for _, v := range a.vals {
-				set.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, ""))
-			}
-		}
-		pa.AppendChild(set)
-		list.AppendChild(pa)
-	}
-	for _, a := range e.attrs {
-		if allUser || want[a.name] {
-			add(a)
-		}
-	}
-	for _, a := range e.oper {
-		if allOper || want[a.name] {
-			add(a)
-		}
-	}
-	op.AppendChild(list)
-	return envelope(id, op)
 }
 
 // filterKey is a filter's canonical text, for recognising the same paged search.

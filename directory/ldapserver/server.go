@@ -421,7 +421,11 @@ func (c *conn) result(req *Request, code uint16, matched, msg string, controls .
 
 // send writes one message; flush pushes it (and any buffered entries) out.
 func (c *conn) send(p *ber.Packet, flush bool) error {
-	b := p.Bytes()
+	return c.sendBytes(p.Bytes(), flush)
+}
+
+// sendBytes writes one encoded message; flush as for send.
+func (c *conn) sendBytes(b []byte, flush bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))

@@ -32,6 +32,9 @@ type entry struct {
 	oper    []attr              // operational attributes
 	person  int32               // index into the snapshot's entries, or -1
 	norm    map[string][]string // values normalised for matching, by attribute (finish)
+	// encAttrs and encOper are attrs and oper BER-encoded for SearchResultEntry
+	// (finish; encode.go).
+	encAttrs, encOper [][]byte
 }
 
 // finish precomputes the normalised values the filters compare.
@@ -47,6 +50,7 @@ func (e *entry) finish() *entry {
 			e.norm[a.name] = n
 		}
 	}
+	e.encAttrs, e.encOper = encodeAttrs(e.attrs), encodeAttrs(e.oper)
 	return e
 }
 
