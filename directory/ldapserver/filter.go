@@ -237,17 +237,45 @@ func candidates(snap *directory.GALSnapshot, f *Filter) (out []int32, ok bool) {
 	return nil, false
 }
 
+// union merges ascending, duplicate-free sets into one, pairwise in rounds (n log k for
+// k sets holding n in all; the GAL's posting lists are already sorted, so no sort).
 func union(sets [][]int32) []int32 {
-	n := 0
-	for _, s := range sets {
-		n += len(s)
+	if len(sets) == 0 {
+		return nil
 	}
-	out := make([]int32, 0, n)
-	for _, s := range sets {
-		out = append(out, s...)
+	for len(sets) > 1 {
+		next := sets[:0:0]
+		for i := 0; i+1 < len(sets); i += 2 {
+			next = append(next, merge(sets[i], sets[i+1]))
+		}
+		if len(sets)%2 == 1 {
+			next = append(next, sets[len(sets)-1])
+		}
+		sets = next
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return sets[0]
+}
+
+// merge is the union of two ascending, duplicate-free sets.
+func merge(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 func intersect(a, b []int32) []int32 {
