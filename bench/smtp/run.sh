@@ -31,6 +31,16 @@
 # warm local caching resolver. DNS=system uses the machine's resolver as it is (then a
 # slow or lossy resolver shows up directly in Gatehouse's inbound figure).
 #
+# Files: every round gets a fresh Gatehouse store and a fresh Postfix maildir (the last
+# round's is renamed aside, nothing is deleted until the end). On ext4 the temp dir gets
+# the "top of hierarchy" attribute (chattr +T), so that the allocator spreads the
+# servers' trees over block groups of their own. This matters on ext4 without a journal
+# (as on the machine in docs/benchmarks.md): creating a file there scans past every inode
+# of its block group deleted in the last 30 s (fs/ext4/ialloc.c recently_deleted), so a
+# server whose directory shares a group with files just deleted, by the other server, by
+# an earlier round, or by an unrelated job in /tmp, pays for them at every create.
+# Postfix still pays for its own queue files, which it deletes as it goes.
+#
 # Environment: TOTAL (default 5000) messages, SESSIONS (20) parallel sessions, SIZE
 # (4096) bytes per message, ROUNDS (3) alternating inbound rounds, DNS (local|system),
 # KEEP_TMP=1 to keep the temp dir (configs, logs, stores, maildir) for inspection.
@@ -76,6 +86,10 @@ postfix_version=$(postconf -d -h mail_version)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-smtp-bench.XXXXXX")
 chmod 0755 "$work" # Postfix's unprivileged processes must reach in here
+# Spread the servers' trees over fresh block groups (see "Files" above); only ext4 and
+# a few others know the attribute, and nothing else depends on it.
+topdir="not set"
+if command -v chattr >/dev/null && chattr +T "$work" 2>/dev/null; then topdir="set"; fi
 
 gh_pid= gh_dir= pf_conf= sink_pid= dns_pid= client_pid=
 stop_gatehouse() {
@@ -137,6 +151,10 @@ cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 [[ -n $cpu_model ]] || cpu_model=$(awk -F': *' '/^(Hardware|cpu model|Model)/ {print $2; exit}' /proc/cpuinfo)
 fs=$(df -PT "$work" 2>/dev/null | awk 'NR==2 && $2 != "-" {print $2 " on " $1 " (mounted at " $7 ")"}')
 [[ -n $fs ]] || fs="$(stat -f -c %T "$work") (df -T could not tell)"
+fs_dev=$(df -P "$work" 2>/dev/null | awk 'NR==2 {print $1}')
+if [[ -r /sys/fs/ext4/${fs_dev##*/}/journal_task ]]; then
+	if [[ $(cat "/sys/fs/ext4/${fs_dev##*/}/journal_task") == "<none>" ]]; then fs+=", no journal"; else fs+=", journaled"; fi
+fi
 mem_total=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 clk_tck=$(getconf CLK_TCK)
@@ -219,7 +237,7 @@ chmod 0600 "$work/password"
 
 # === 1-3. Inbound, Gatehouse and Postfix in alternating rounds (odd rounds Gatehouse
 # first, even rounds Postfix first), so that a change in the machine's load during the run
-# weighs on both; each round into a fresh store / an emptied maildir. The figures reported
+# weighs on both; each round into a fresh store / a fresh maildir. The figures reported
 # are the medians over the rounds.
 
 # Postfix: one private instance for every round.
@@ -349,7 +367,14 @@ inbound_gatehouse() { # round
 inbound_postfix() { # round
 	local r=$1 t0 t1 t2 n d0 d1 c0
 	say "round $r: Postfix $postfix_version inbound, smtp-source -s $sessions -m $total -l $size ..."
-	find "$pf/mail/bench/new" "$pf/mail/bench/cur" -type f -delete
+	# A fresh maildir, as Gatehouse gets a fresh store: the last round's is renamed aside
+	# rather than emptied, because 5,000 files deleted just before the round would tax
+	# every create in that directory's block group (see "Files" above).
+	if [[ -n $(find "$pf/mail/bench/new" "$pf/mail/bench/cur" -type f -print -quit) ]]; then
+		mv "$pf/mail/bench" "$pf/mail/bench.before-$r"
+		mkdir -p "$pf/mail/bench"/{tmp,new,cur}
+		chown -R nobody:"$(id -gn nobody)" "$pf/mail/bench"
+	fi
 	d0=$(dns_count)
 	c0=$(pf_cpu)
 	t0=$(now)
@@ -548,5 +573,6 @@ Gatehouse: $out_delivered delivered, $out_deferred deferred, $out_errors ERROR l
 
 Machine: $(nproc) CPU(s), $cpu_model; $mem_total RAM; Linux $(uname -r); temp dir on ${fs}
 Load average (1/5/15 min): $load_before before, $load_after after
+Temp dir's ext4 top-of-hierarchy attribute (chattr +T): $topdir
 Go: $(go version | awk '{print $3}'); Python: $(python3 -c 'import platform; print(platform.python_version())'); DNS: $dns_desc
 EOF
