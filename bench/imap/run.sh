@@ -34,6 +34,8 @@
 # (Dovecot indexes the new files there), then SELECT and UID FETCH 1:* (FLAGS ENVELOPE)
 # BIG_REPS (3) times, CPU_REPS (20) extra FETCHes whose server CPU time is averaged
 # (the FETCH row's time includes the client's parsing, the same client for both),
+# PROFILE=1 to take a CPU profile of Gatehouse over the big FETCHes (its debug listener,
+# PROFILE_SECONDS=6, written to PROFILE_OUT=/tmp/gatehouse-bigfetch.pprof),
 # KEEP_TMP=1 to keep the temp dir (configs, logs, data) for inspection.
 set -euo pipefail
 
@@ -133,11 +135,14 @@ chmod 0600 "$work/password"
 # --- Gatehouse
 gh_dir=$work/gh
 mkdir -p "$gh_dir"
+debug_listen=
+[[ ${PROFILE:-} == 1 ]] && debug_listen="debug = \"127.0.0.1:$(free_port)\""
 cat >"$gh_dir/gatehouse.toml" <<EOC
 # Written by bench/imap/run.sh.
 hostname = "mail.example.org"
 shutdown_grace = "5s"
 [listen]
+$debug_listen
 http = "127.0.0.1:0"
 https = "127.0.0.1:0"
 imap = "127.0.0.1:0"
@@ -382,7 +387,18 @@ bench_server() { # gatehouse|dovecot
 		line=$(grep '^RESULT' "$work/$srv-fetch.out")
 		R[$srv.bigcold]=$(field "$line" median) R[$srv.bigcoldselect]=$(field "$line" select_seconds)
 		mv "$work/$srv-fetch.out" "$work/$srv-fetch-cold.out"
+		local prof_pid=
+		if [[ $srv == gatehouse && -n $debug_listen ]]; then
+			# PROFILE=1: a CPU profile of the server over the big FETCHes.
+			local dbg=${debug_listen#*\"}
+			curl -s -o "$work/gatehouse-bigfetch.pprof" "http://${dbg%\"}/debug/pprof/profile?seconds=${PROFILE_SECONDS:-6}" &
+			prof_pid=$!
+		fi
 		run_load "$srv" "$port" fetch -reps "$big_reps"
+		if [[ -n $prof_pid ]]; then
+			wait "$prof_pid" || true
+			cp "$work/gatehouse-bigfetch.pprof" "${PROFILE_OUT:-/tmp/gatehouse-bigfetch.pprof}" && say "  CPU profile of the big FETCH: ${PROFILE_OUT:-/tmp/gatehouse-bigfetch.pprof}"
+		fi
 		line=$(grep '^RESULT' "$work/$srv-fetch.out")
 		R[$srv.bigfetch]=$(field "$line" median) R[$srv.bigselect]=$(field "$line" select_seconds)
 	fi
