@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -405,7 +406,7 @@ func (s *Store) MatchMailUIDs(ctx context.Context, p Principal, folder int64, te
 		return nil, fmt.Errorf("%w: search field %q", ErrInvalid, field)
 	}
 	expr, ok := ftsQuery(text, column, true)
-	if !ok {
+	if !ok || s.ftsBacklog.pending.Load() {
 		return s.FolderUIDs(ctx, p, folder)
 	}
 	if _, err := s.Folder(ctx, p, folder); err != nil {
@@ -426,6 +427,20 @@ CROSS JOIN item ON item.id = m.fts_id WHERE item.account_id = ? AND item.folder_
 type ftsBacklog struct {
 	mu   sync.Mutex
 	mark int64
+	// pending: mail stored before the index existed may lack rows (store_state
+	// 'fts_backfill'); until IndexBacklog has been through it all, the index only
+	// narrows nothing (MatchMailUIDs answers every uid).
+	pending atomic.Bool
+}
+
+// loadBackfillState reads whether a backfill is pending (at Open).
+func (s *Store) loadBackfillState(ctx context.Context) error {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM store_state WHERE key = 'fts_backfill'").Scan(&n); err != nil {
+		return fmt.Errorf("store: read store state: %w", err)
+	}
+	s.ftsBacklog.pending.Store(n > 0)
+	return nil
 }
 
 // IndexBacklog indexes up to batch mail items that have no row in the full-text index
@@ -454,8 +469,18 @@ AND NOT EXISTS (SELECT 1 FROM item_fts WHERE rowid = item.id) ORDER BY id LIMIT 
 	}
 	if len(ids) == batch {
 		s.ftsBacklog.mark = ids[len(ids)-1]
-	} else {
-		s.ftsBacklog.mark = top
+		return indexed, nil
+	}
+	s.ftsBacklog.mark = top
+	if s.ftsBacklog.pending.Load() {
+		// Everything before the index has been looked at: it narrows searches now.
+		if err := s.write(ctx, func(t *tx) error {
+			_, err := t.exec("DELETE FROM store_state WHERE key = 'fts_backfill'")
+			return err
+		}); err != nil {
+			return indexed, err
+		}
+		s.ftsBacklog.pending.Store(false)
 	}
 	return indexed, nil
 }

@@ -476,8 +476,10 @@ func FuzzFTSQuery(f *testing.F) {
 	}
 	db.SetMaxOpenConns(1)
 	defer db.Close()
-	if _, err := db.Exec(ms[3].SQL); err != nil { // schema 4: item_fts as deployed
-		f.Fatal(err)
+	for _, m := range ms { // item_fts as deployed
+		if _, err := db.Exec(m.SQL); err != nil {
+			f.Fatal(err)
+		}
 	}
 	columns := []string{"", "subject", "addresses", "body"}
 	f.Fuzz(func(t *testing.T, text string, column string, literal bool) {
@@ -543,5 +545,47 @@ func TestFTSDeleteAccountDropsRows(t *testing.T) {
 	}
 	if e.rowExists(t, d.ItemID) {
 		t.Fatal("the index row of a deleted account's message is left behind")
+	}
+}
+
+// TestFTSBackfillPendingWidensMatch: while mail stored before the index is not all
+// indexed (store_state 'fts_backfill'), MatchMailUIDs narrows nothing; the backlog pass
+// that finishes clears the mark, after which it narrows again.
+func TestFTSBackfillPendingWidensMatch(t *testing.T) {
+	e := newFTSEnv(t)
+	a := e.deliver(t, e.alice, e.inbox, "From: x@example.net\nSubject: zebra crossing\n\nstripes\n")
+	b := e.deliver(t, e.alice, e.inbox, "From: x@example.net\nSubject: other\n\nnothing here\n")
+	// As after an upgrade: b was stored before the index, and the backfill is pending.
+	if err := e.st.write(e.ctx, func(tx *tx) error {
+		if _, err := tx.exec("DELETE FROM item_fts WHERE rowid = ?", b.ItemID); err != nil {
+			return err
+		}
+		_, err := tx.exec("INSERT INTO store_state(key, value) VALUES('fts_backfill', 'pending')")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.loadBackfillState(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	uids, err := e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, "zebra", "")
+	if err != nil || len(uids) != 2 {
+		t.Fatalf("while pending: %v %v, want every uid", uids, err)
+	}
+	for {
+		n, err := e.st.IndexBacklog(e.ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	uids, err = e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, "zebra", "")
+	if err != nil || len(uids) != 1 || uids[0] != a.UID {
+		t.Fatalf("after the backfill: %v %v, want only uid %d", uids, err, a.UID)
+	}
+	if err := e.st.loadBackfillState(e.ctx); err != nil || e.st.ftsBacklog.pending.Load() {
+		t.Fatalf("the pending mark survived the backfill: %v", err)
 	}
 }

@@ -136,6 +136,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.rdb.SetMaxOpenConns(opts.Readers)
 	s.rdb.SetMaxIdleConns(opts.Readers)
 	s.rq = &readStmts{db: s.rdb, m: map[string]*sql.Stmt{}}
+	if err := s.loadBackfillState(ctx); err != nil {
+		return fail(err)
+	}
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("store: %w", err))

@@ -28,3 +28,19 @@ CREATE TABLE mail_group_member (
     address   TEXT NOT NULL,               -- lower case
     PRIMARY KEY (group_id, address)
 ) WITHOUT ROWID;
+
+-- Small facts about the store itself. 'fts_backfill' = 'pending' while mail stored
+-- before the full-text index has not all been indexed: until then the index cannot
+-- narrow a search (an IMAP SEARCH reads every message), and IndexBacklog removes the
+-- row when it is done.
+CREATE TABLE store_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_state(key, value)
+    SELECT 'fts_backfill', 'pending' WHERE EXISTS (SELECT 1 FROM item WHERE class = 'mail');
+
+-- IMAP SEARCH and STATUS by flags (UNSEEN, FLAGGED…) and keywords read the index, not
+-- the rows.
+CREATE INDEX item_flags ON item(account_id, folder_id, flags, uid);
+CREATE INDEX item_keywords ON item(account_id, folder_id, keywords) WHERE keywords <> '';
