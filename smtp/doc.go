@@ -7,8 +7,9 @@
 //
 //   - 250 after DATA/BDAT LAST only once store.AcceptPipelined has returned, that is
 //     once the commit holding the local items and the queue entry is durable (DESIGN.md
-//     §2 invariant 6); that commit follows the blob's fsyncs. Local and remote recipients of one message are stored in that one
-//     mutation, so a crash never keeps half of an accepted message.
+//     §2 invariant 6); that commit follows the blob's fsyncs. Local and remote
+//     recipients of one message are stored in that one mutation, so a crash never
+//     keeps half of an accepted message.
 //   - No open relay: a recipient outside the hosted domains is accepted only from an
 //     authenticated session. Addresses are judged after go-smtp has parsed them (source
 //     route dropped, quoted local part unquoted); anything that is not a plain
