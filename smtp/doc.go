@@ -5,7 +5,7 @@
 //
 // Invariants a newcomer must not break:
 //
-//   - 250 after DATA/BDAT LAST only once store.AcceptPipelined has returned, that is
+//   - 250 after DATA/BDAT LAST only once store.Accept has returned, that is
 //     once the commit holding the local items and the queue entry is durable (DESIGN.md
 //     §2 invariant 6); that commit follows the blob's fsyncs. Local and remote
 //     recipients of one message are stored in that one mutation, so a crash never

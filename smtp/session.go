@@ -308,9 +308,8 @@ func (se *session) Data(r io.Reader) (err error) {
 			out.Raw = relayed
 		}
 	}
-	// AcceptPipelined: the blob's fsyncs overlap the wait for the group commit, which
-	// still follows them; 250 only once that commit is durable.
-	ds, qid, err := se.s.opts.Store.AcceptPipelined(se.ctx, stored, se.local, out)
+	// 250 only once Accept's commit is durable (it follows the blob's fsyncs).
+	ds, qid, err := se.s.opts.Store.Accept(se.ctx, stored, se.local, out)
 	if err != nil {
 		se.log.Error("store message", "err", err, "from", se.from, "rcpts", len(se.rcpts))
 		return replyFor(err)

@@ -49,41 +49,6 @@ type Bounce struct {
 	Out   *Outbound
 }
 
-// Accept stores a message received over SMTP in one mutation: an item in each local
-// recipient's folder and, when out has recipients, a queue entry for the remote ones,
-// all referencing one blob. It returns after the commit is durable (§2 invariant 6).
-func (s *Store) Accept(ctx context.Context, raw []byte, local []Recipient, out *Outbound) ([]Delivered, int64, error) {
-	if out != nil && len(out.Recipients) == 0 {
-		out = nil
-	}
-	if len(local) == 0 && out == nil {
-		return nil, 0, fmt.Errorf("%w: no recipients", ErrInvalid)
-	}
-	if len(local) > 0 && s.opts.MaxMessageSize > 0 && int64(len(raw)) > s.opts.MaxMessageSize {
-		return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), s.opts.MaxMessageSize)
-	}
-	p, err := s.prepareAccept(raw, local)
-	if err != nil {
-		return nil, 0, err
-	}
-	if out != nil && out.Raw != nil {
-		if p.out, err = s.prepareAccept(out.Raw, nil); err != nil {
-			return nil, 0, err
-		}
-	}
-	var ds []Delivered
-	var msgID int64
-	err = s.writeAccept(ctx, p, func(t *tx) error {
-		var err error
-		ds, msgID, err = t.accept(p, local, out)
-		return err
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return ds, msgID, nil
-}
-
 // prepared is a message whose blob is durable and whose index is computed, ready for
 // the writer (parsing and fsync happen before the transaction, §2 invariant 1).
 type prepared struct {

@@ -36,15 +36,15 @@ func inboxCount(t *testing.T, s *Store, account int64) int64 {
 }
 
 // The items, the queue entry and both blobs, as Accept stores them.
-func TestAcceptPipelined(t *testing.T) {
+func TestAccept(t *testing.T) {
 	ctx := context.Background()
 	s, a := openAcceptStore(t)
 	local := []byte("Return-Path: <a@example.org>\r\nSubject: pipelined\r\n\r\nbody\r\n")
 	relayed := []byte("Subject: pipelined\r\n\r\nbody\r\n")
-	ds, msg, err := s.AcceptPipelined(ctx, local, []Recipient{{Principal: Principal{AccountID: a.ID}}},
+	ds, msg, err := s.Accept(ctx, local, []Recipient{{Principal: Principal{AccountID: a.ID}}},
 		&Outbound{From: "a@example.org", AccountID: a.ID, Recipients: []string{"x@remote.example"}, Raw: relayed})
 	if err != nil || len(ds) != 1 || msg == 0 {
-		t.Fatalf("AcceptPipelined: %v %v %d", err, ds, msg)
+		t.Fatalf("Accept: %v %v %d", err, ds, msg)
 	}
 	if refcount(t, s, blobHash(local)) != 1 || refcount(t, s, blobHash(relayed)) != 1 {
 		t.Fatal("blob references")
@@ -66,7 +66,7 @@ func TestAcceptPipelined(t *testing.T) {
 
 // A mutation that reaches the writer before its blob is durable commits nothing and
 // waits for the blob (§2 invariant 6).
-func TestAcceptPipelinedWaitsForBlob(t *testing.T) {
+func TestAcceptWaitsForBlob(t *testing.T) {
 	ctx := context.Background()
 	s, a := openAcceptStore(t)
 	release := make(chan struct{})
@@ -75,7 +75,7 @@ func TestAcceptPipelinedWaitsForBlob(t *testing.T) {
 	before := acceptBlobPending.Load()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := s.AcceptPipelined(ctx, []byte("Subject: slow disk\r\n\r\nx\r\n"), []Recipient{{Principal: Principal{AccountID: a.ID}}}, nil)
+		_, _, err := s.Accept(ctx, []byte("Subject: slow disk\r\n\r\nx\r\n"), []Recipient{{Principal: Principal{AccountID: a.ID}}}, nil)
 		done <- err
 	}()
 	for deadline := time.Now().Add(10 * time.Second); acceptBlobPending.Load() == before; {
@@ -102,7 +102,7 @@ func TestAcceptPipelinedWaitsForBlob(t *testing.T) {
 }
 
 // A blob that cannot be written fails the message and commits nothing.
-func TestAcceptPipelinedBlobError(t *testing.T) {
+func TestAcceptBlobError(t *testing.T) {
 	ctx := context.Background()
 	s, a := openAcceptStore(t)
 	raw := []byte("Subject: no room\r\n\r\nx\r\n")
@@ -113,7 +113,7 @@ func TestAcceptPipelinedBlobError(t *testing.T) {
 	if err := os.WriteFile(dir, nil, 0o600); err != nil { // a file where the directory was
 		t.Fatal(err)
 	}
-	if _, _, err := s.AcceptPipelined(ctx, raw, []Recipient{{Principal: Principal{AccountID: a.ID}}}, nil); err == nil {
+	if _, _, err := s.Accept(ctx, raw, []Recipient{{Principal: Principal{AccountID: a.ID}}}, nil); err == nil {
 		t.Fatal("accepted a message whose blob could not be written")
 	}
 	if n := inboxCount(t, s, a.ID); n != 0 {
