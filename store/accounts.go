@@ -140,19 +140,13 @@ func (s *Store) CreateAccount(ctx context.Context, na NewAccount) (Account, erro
 	email := local + "@" + domain
 	var id int64
 	err = s.write(ctx, func(t *tx) error {
-		var domainID int64
-		if err := t.queryRow("SELECT id FROM domain WHERE name = ?", domain).Scan(&domainID); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: domain %s is not hosted here", ErrNotFound, domain)
-			}
-			return err
-		}
-		if err := t.addressFree(email); err != nil {
+		domainID, err := t.newAddress(domain, email)
+		if err != nil {
 			return err
 		}
 		now := s.now().Unix()
 		a := na.Attributes
-		err := t.queryRow(`INSERT INTO account(domain_id, email, password_hash, display_name, given_name, surname,
+		err = t.queryRow(`INSERT INTO account(domain_id, email, password_hash, display_name, given_name, surname,
 title, department, company, office, phone, mobile, street, city, postal_code, country, photo, hidden_from_gal,
 quota_bytes, next_uidvalidity, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 			domainID, email, na.PasswordHash, a.DisplayName, a.GivenName, a.Surname, a.Title, a.Department,
@@ -173,6 +167,18 @@ quota_bytes, next_uidvalidity, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?
 		return Account{}, err
 	}
 	return s.Account(ctx, id)
+}
+
+// newAddress checks that an address can be given out: its domain is hosted here (its
+// id is returned) and no account, alias or group has it.
+func (t *tx) newAddress(domain, email string) (domainID int64, err error) {
+	if err := t.queryRow("SELECT id FROM domain WHERE name = ?", domain).Scan(&domainID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("%w: domain %s is not hosted here", ErrNotFound, domain)
+		}
+		return 0, err
+	}
+	return domainID, t.addressFree(email)
 }
 
 // addressFree fails with ErrExists when an account, alias or group already has the address.
@@ -372,14 +378,8 @@ func (s *Store) AddAlias(ctx context.Context, accountID int64, addr string) erro
 	}
 	email := local + "@" + domain
 	return s.write(ctx, func(t *tx) error {
-		var domainID int64
-		if err := t.queryRow("SELECT id FROM domain WHERE name = ?", domain).Scan(&domainID); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: domain %s is not hosted here", ErrNotFound, domain)
-			}
-			return err
-		}
-		if err := t.addressFree(email); err != nil {
+		domainID, err := t.newAddress(domain, email)
+		if err != nil {
 			return err
 		}
 		if err := t.expectOne(t.exec("INSERT INTO alias(email, account_id, domain_id, created) SELECT ?, id, ?, ? FROM account WHERE id = ?",

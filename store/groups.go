@@ -114,14 +114,8 @@ func (s *Store) CreateGroup(ctx context.Context, ng NewGroup) (Group, error) {
 	}
 	var id int64
 	err = s.write(ctx, func(t *tx) error {
-		var domainID int64
-		if err := t.queryRow("SELECT id FROM domain WHERE name = ?", domain).Scan(&domainID); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: domain %s is not hosted here", ErrNotFound, domain)
-			}
-			return err
-		}
-		if err := t.addressFree(email); err != nil {
+		domainID, err := t.newAddress(domain, email)
+		if err != nil {
 			return err
 		}
 		members, err := t.checkMembers(email, ng.Members)
