@@ -545,23 +545,9 @@ func (h *Handler) cmdFolderUpdate(rq *request) (*response, error) {
 	if !hasKey || !hasID || !hasParent || !hasName {
 		return folderStatusResponse(cmd, folderStatusBadRequest), nil
 	}
-	st, err := loadDeviceState(rq.dev)
-	if err != nil {
-		return nil, err
-	}
-	k, ok, err := h.checkHierarchyKey(ctx, rq, st, key)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return folderStatusResponse(cmd, folderStatusBadKey), nil
-	}
-	cur, err := h.folderForCollection(ctx, rq, idText)
-	if errors.Is(err, store.ErrNotFound) {
-		return folderStatusResponse(cmd, folderStatusNotFound), nil
-	}
-	if err != nil {
-		return nil, err
+	st, k, cur, refused, err := h.hierarchyTarget(rq, cmd, key, idText)
+	if refused != nil || err != nil {
+		return refused, err
 	}
 	// [MS-ASCMD] 2.2.3.177.6: special folders (Inbox, Drafts…) cannot be updated.
 	if cur.Role != store.RoleNone {
@@ -591,6 +577,27 @@ func (h *Handler) cmdFolderUpdate(rq *request) (*response, error) {
 		wbxml.NewText(nsFolder, "SyncKey", next.String()))}, nil
 }
 
+// hierarchyTarget checks the SyncKey of a FolderUpdate or FolderDelete and finds the
+// folder it names; refused is the answer when either is wrong (Status 9 or 4).
+func (h *Handler) hierarchyTarget(rq *request, cmd, key, id string) (st deviceState, k hierarchyKey, f store.Folder, refused *response, err error) {
+	if st, err = loadDeviceState(rq.dev); err != nil {
+		return
+	}
+	var ok bool
+	if k, ok, err = h.checkHierarchyKey(rq.ctx, rq, st, key); err != nil {
+		return
+	}
+	if !ok {
+		refused = folderStatusResponse(cmd, folderStatusBadKey)
+		return
+	}
+	f, err = h.folderForCollection(rq.ctx, rq, id)
+	if errors.Is(err, store.ErrNotFound) {
+		refused, err = folderStatusResponse(cmd, folderStatusNotFound), nil
+	}
+	return
+}
+
 // cmdFolderDelete answers FolderDelete ([MS-ASCMD] 2.2.1.4). The folder's subfolders
 // go with it, from the store and from the device's folder set.
 func (h *Handler) cmdFolderDelete(rq *request) (*response, error) {
@@ -602,23 +609,9 @@ func (h *Handler) cmdFolderDelete(rq *request) (*response, error) {
 	if !hasKey || !hasID {
 		return folderStatusResponse(cmd, folderStatusBadRequest), nil
 	}
-	st, err := loadDeviceState(rq.dev)
-	if err != nil {
-		return nil, err
-	}
-	k, ok, err := h.checkHierarchyKey(ctx, rq, st, key)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return folderStatusResponse(cmd, folderStatusBadKey), nil
-	}
-	f, err := h.folderForCollection(ctx, rq, idText)
-	if errors.Is(err, store.ErrNotFound) {
-		return folderStatusResponse(cmd, folderStatusNotFound), nil
-	}
-	if err != nil {
-		return nil, err
+	st, k, f, refused, err := h.hierarchyTarget(rq, cmd, key, idText)
+	if refused != nil || err != nil {
+		return refused, err
 	}
 	// [MS-ASCMD] 2.2.3.177.4: a special folder cannot be deleted.
 	if f.Role != store.RoleNone {
