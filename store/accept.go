@@ -48,7 +48,7 @@ func (s *Store) Accept(ctx context.Context, raw []byte, local []Recipient, out *
 				return job.err
 			}
 		default:
-			acceptBlobPending.Add(1)
+			s.accept.requeued.Add(1)
 			return errBlobPending
 		}
 		var err error
@@ -73,9 +73,15 @@ func (s *Store) Accept(ctx context.Context, raw []byte, local []Recipient, out *
 // errBlobPending: the mutation reached the writer before its blob was durable.
 var errBlobPending = errors.New("store: blob not yet durable")
 
-// acceptBlobPending counts the mutations that reached the writer before their blob
-// was durable and were queued again (tests watch it).
-var acceptBlobPending atomic.Int64
+// acceptStats is what tests observe of Accept's pipelining.
+type acceptStats struct {
+	// requeued counts the mutations that reached the writer before their blob was
+	// durable and were queued again.
+	requeued atomic.Int64
+	// blobHook, set by a test before any Accept, runs in the blob goroutine before it
+	// writes.
+	blobHook func()
+}
 
 // blobJob writes a prepared message's blobs; err is set before done is closed.
 type blobJob struct {
@@ -83,13 +89,10 @@ type blobJob struct {
 	err  error
 }
 
-// acceptBlobHook, when set by a test, runs in the blob goroutine before it writes.
-var acceptBlobHook func()
-
 func (j *blobJob) run(s *Store, p *prepared) {
 	defer close(j.done)
-	if acceptBlobHook != nil {
-		acceptBlobHook()
+	if s.accept.blobHook != nil {
+		s.accept.blobHook()
 	}
 	for q := p; q != nil; q = q.out {
 		if s.blobs.exists(q.hash) {

@@ -70,15 +70,14 @@ func TestAcceptWaitsForBlob(t *testing.T) {
 	ctx := context.Background()
 	s, a := openAcceptStore(t)
 	release := make(chan struct{})
-	acceptBlobHook = func() { <-release }
-	t.Cleanup(func() { acceptBlobHook = nil })
-	before := acceptBlobPending.Load()
+	s.accept.blobHook = func() { <-release }
+	before := s.accept.requeued.Load()
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := s.Accept(ctx, []byte("Subject: slow disk\r\n\r\nx\r\n"), []Recipient{{Principal: Principal{AccountID: a.ID}}}, nil)
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); acceptBlobPending.Load() == before; {
+	for deadline := time.Now().Add(10 * time.Second); s.accept.requeued.Load() == before; {
 		if time.Now().After(deadline) {
 			t.Fatal("the mutation never reached the writer")
 		}

@@ -53,7 +53,8 @@ type Store struct {
 	isClosed  bool
 	closed    chan struct{}
 
-	ftsBacklog ftsBacklog // IndexBacklog's progress (fts.go)
+	ftsBacklog ftsBacklog  // IndexBacklog's progress (fts.go)
+	accept     acceptStats // Accept's blob pipelining (accept.go)
 }
 
 // DBFile is the database's file name inside the data directory.
