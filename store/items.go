@@ -400,41 +400,57 @@ AND folder_id IN (SELECT id FROM folder WHERE account_id = ? AND deleted_modseq 
 
 // selectItems reads the items a selector picks, in the principal's live folder.
 func (t *tx) selectItems(p Principal, sel Selector) ([]Item, error) {
+	return selectRows(t, p, sel, itemCols, scanItemOnly)
+}
+
+// selectRows reads the columns cols of the items a selector picks, in the principal's
+// live folder, with scan.
+func selectRows[T any](t *tx, p Principal, sel Selector, cols string, scan func(scanner) (T, error)) ([]T, error) {
 	if _, err := t.liveFolder(p, sel.FolderID); err != nil {
 		return nil, err
 	}
-	var out []Item
-	collect := func(rows *sql.Rows, err error) error {
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scanItem(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, it)
-		}
-		return rows.Err()
+	var out []T
+	add := func(rows *sql.Rows, err error) error {
+		got, err := collect(rows, err, scan)
+		out = append(out, got...)
+		return err
 	}
 	for _, r := range sel.UIDs {
 		last := int64(r.Last)
 		if r.Last == 0 {
 			last = 1<<32 - 1
 		}
-		if err := collect(t.query("SELECT "+itemCols+" FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+		if err := add(t.query("SELECT "+cols+" FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
 			p.AccountID, sel.FolderID, r.First, last)); err != nil {
 			return nil, err
 		}
 	}
 	for _, id := range sel.IDs {
-		if err := collect(t.query("SELECT "+itemCols+" FROM item WHERE id = ? AND account_id = ? AND folder_id = ?",
+		if err := add(t.query("SELECT "+cols+" FROM item WHERE id = ? AND account_id = ? AND folder_id = ?",
 			id, p.AccountID, sel.FolderID)); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// flagRow is what a flag change reads of an item.
+type flagRow struct {
+	id       int64
+	uid      uint32
+	flags    Flags
+	keywords []string
+	modseq   int64
+}
+
+func scanFlagRow(sc scanner) (flagRow, error) {
+	var r flagRow
+	var kw string
+	err := sc.Scan(&r.id, &r.uid, &r.flags, &kw, &r.modseq)
+	if kw != "" {
+		r.keywords = strings.Split(kw, " ")
+	}
+	return r, err
 }
 
 // applyFlags combines flags as RFC 9051 6.4.6 STORE does.
@@ -486,44 +502,88 @@ func (s *Store) SetFlags(ctx context.Context, p Principal, sel Selector, op Flag
 // setFlags is SetFlags inside a mutation; it also returns each changed item's modseq
 // before the change, by item id.
 func (t *tx) setFlags(p Principal, sel Selector, op FlagOp, flags Flags, keywords []string) (out []FlagChange, before map[int64]int64, err error) {
-	items, err := t.selectItems(p, sel)
+	rows, err := selectRows(t, p, sel, "id, uid, flags, keywords, modseq", scanFlagRow)
 	if err != nil {
 		return nil, nil, err
 	}
 	before = map[int64]int64{}
-	err = func() error {
-		unseenDelta := 0
-		for _, it := range items {
-			nf, nk := applyFlags(op, it.Flags, it.Keywords, flags, keywords)
-			fc := FlagChange{ItemID: it.ID, UID: it.UID, Flags: nf, Keywords: nk, Modseq: it.Modseq}
-			if nf != it.Flags || !sameKeywords(nk, it.Keywords) {
-				m, err := t.modseq(p.AccountID)
-				if err != nil {
-					return err
-				}
-				if _, err := t.exec("UPDATE item SET flags = ?, keywords = ?, modseq = ? WHERE id = ?", nf, strings.Join(nk, " "), m, it.ID); err != nil {
-					return err
-				}
-				fc.Modseq = m
-				before[it.ID] = it.Modseq
-				if it.Flags&FlagSeen != 0 && nf&FlagSeen == 0 {
-					unseenDelta++
-				} else if it.Flags&FlagSeen == 0 && nf&FlagSeen != 0 {
-					unseenDelta--
-				}
-				if err := t.touchFolder(p.AccountID, sel.FolderID, ChangeContent); err != nil {
-					return err
-				}
+	// Items that end with the same flags and keywords are updated by one statement.
+	type result struct {
+		flags    Flags
+		keywords string
+	}
+	var changed map[result][]int64
+	var order []result
+	unseenDelta := 0
+	for _, r := range rows {
+		nf, nk := applyFlags(op, r.flags, r.keywords, flags, keywords)
+		fc := FlagChange{ItemID: r.id, UID: r.uid, Flags: nf, Keywords: nk, Modseq: r.modseq}
+		if nf != r.flags || !sameKeywords(nk, r.keywords) {
+			m, err := t.modseq(p.AccountID)
+			if err != nil {
+				return nil, nil, err
 			}
-			out = append(out, fc)
+			fc.Modseq = m
+			before[r.id] = r.modseq
+			if changed == nil {
+				changed = map[result][]int64{}
+			}
+			k := result{nf, strings.Join(nk, " ")}
+			if _, ok := changed[k]; !ok {
+				order = append(order, k)
+			}
+			changed[k] = append(changed[k], r.id)
+			if r.flags&FlagSeen != 0 && nf&FlagSeen == 0 {
+				unseenDelta++
+			} else if r.flags&FlagSeen == 0 && nf&FlagSeen != 0 {
+				unseenDelta--
+			}
 		}
-		if unseenDelta != 0 {
-			_, err := t.exec("UPDATE folder SET unseen_count = unseen_count + ? WHERE id = ?", unseenDelta, sel.FolderID)
+		out = append(out, fc)
+	}
+	if len(changed) == 0 {
+		return out, before, nil
+	}
+	m, err := t.modseq(p.AccountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range order {
+		if err := t.updateByIDs("UPDATE item SET flags = ?, keywords = ?, modseq = ? WHERE id IN ", changed[k], k.flags, k.keywords, m); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := t.touchFolder(p.AccountID, sel.FolderID, ChangeContent); err != nil {
+		return nil, nil, err
+	}
+	if unseenDelta != 0 {
+		if _, err := t.exec("UPDATE folder SET unseen_count = unseen_count + ? WHERE id = ?", unseenDelta, sel.FolderID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, before, nil
+}
+
+// updateByIDs runs stmt (ending in "id IN ") over ids, args first, in chunks whose
+// sizes are powers of two (the last padded by repeating an id), so that a handful of
+// prepared statements serve any count.
+func (t *tx) updateByIDs(stmt string, ids []int64, args ...any) error {
+	for len(ids) > 0 {
+		n := 1
+		for n < len(ids) && n < 512 {
+			n *= 2
+		}
+		chunk := ids[:min(n, len(ids))]
+		ids = ids[len(chunk):]
+		a := append([]any(nil), args...)
+		for i := range n {
+			a = append(a, chunk[min(i, len(chunk)-1)])
+		}
+		if _, err := t.exec(stmt+"(?"+strings.Repeat(",?", n-1)+")", a...); err != nil {
 			return err
 		}
-		return nil
-	}()
-	return out, before, err
+	}
+	return nil
 }
 
 // adjustFolder updates a folder's counters when an item enters (+1) or leaves (-1).
