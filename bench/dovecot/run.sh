@@ -15,12 +15,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$root/bench/lib.sh"
 total=${TOTAL:-10000}
 export PATH="$PATH:/usr/sbin:/sbin"
 export PYTHONDONTWRITEBYTECODE=1
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "run.sh: $*"; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "run as root: it installs dovecot-imapd if missing and starts a private Dovecot that switches to an unprivileged mail uid"
 command -v go >/dev/null || die "go not found in PATH"

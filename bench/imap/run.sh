@@ -41,6 +41,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$root/bench/lib.sh"
 total=${N:-2000}
 reps=${REPS:-7}
 conns=${CONNS:-200}
@@ -53,11 +55,6 @@ big_reps=${BIG_REPS:-3}
 cpu_reps=${CPU_REPS:-20}
 export PATH="$PATH:/usr/sbin:/sbin"
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-	say "run.sh: $*"
-	exit 1
-}
 
 [[ $EUID -eq 0 ]] || die "run as root: it installs dovecot-imapd if missing and starts a private Dovecot that switches to an unprivileged mail uid"
 command -v go >/dev/null || die "go not found in PATH"
@@ -79,15 +76,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-imap-bench.XXXXXX")
 chmod 0755 "$work" # Dovecot's auth and mail processes run as other users and must reach in here
 
 gh_pid= dovecot_pid= client_pid=
-stop_pid() { # pid
-	[[ -n $1 ]] || return 0
-	if kill -0 "$1" 2>/dev/null; then
-		kill -TERM "$1" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	stop_pid "$client_pid"
@@ -104,16 +92,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_listen() { # port what
-	local i
-	for i in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	die "$2 did not listen on 127.0.0.1:$1 within 10 s"
-}
-clk_tck=$(getconf CLK_TCK)
 
 # --- the machine, before the load starts
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -235,7 +213,7 @@ dv_imap_count() { dv_children | awk '$2 == "imap"' | wc -l; }
 dv_tree_pss() { { smaps "$dovecot_pid" Pss; dv_children | while read -r p _; do smaps "$p" Pss; done; } | awk '{ s += $1 } END { print s + 0 }'; }
 # CPU seconds: the process (gatehouse), or Dovecot's master with its reaped children
 # plus its live children.
-gh_cpu() { awk -v t="$clk_tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$gh_pid/stat"; }
+gh_cpu() { cpu_of "$gh_pid"; }
 dv_cpu() {
 	{
 		awk '{ print $14 + $15 + $16 + $17 }' "/proc/$dovecot_pid/stat"

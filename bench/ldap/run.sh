@@ -35,6 +35,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$root/bench/lib.sh"
 people=${N:-10000}
 reps=${REPS:-3}
 duration=${DURATION:-20s}
@@ -45,11 +47,6 @@ profile=${PROFILE:-0}
 [[ $profile == 1 ]] && KEEP_TMP=1
 export PATH="$PATH:/usr/sbin:/sbin"
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-	say "run.sh: $*"
-	exit 1
-}
 
 [[ $EUID -eq 0 ]] || die "run as root: it installs slapd if missing"
 command -v go >/dev/null || die "go not found in PATH"
@@ -73,15 +70,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-ldap-bench.XXXXXX")
 chmod 0755 "$work"
 
 gh_pid= slapd_pid= client_pid=
-stop_pid() { # pid
-	[[ -n $1 ]] || return 0
-	if kill -0 "$1" 2>/dev/null; then
-		kill -TERM "$1" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	stop_pid "$client_pid"
@@ -98,17 +86,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_listen() { # port what
-	local i
-	for i in $(seq 300); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	die "$2 did not listen on 127.0.0.1:$1 within 30 s"
-}
-clk_tck=$(getconf CLK_TCK)
-cpu_of() { awk -v t="$clk_tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem_total=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)

@@ -48,6 +48,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$root/bench/lib.sh"
 total=${TOTAL:-5000}
 sessions=${SESSIONS:-20}
 size=${SIZE:-4096}
@@ -57,11 +59,6 @@ deadline_s=${DEADLINE:-900} # give up waiting for deliveries after this long
 export PATH="$PATH:/usr/sbin:/sbin"
 export PYTHONDONTWRITEBYTECODE=1
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-	say "run.sh: $*"
-	exit 1
-}
 
 [[ $EUID -eq 0 ]] || die "run as root: it installs postfix if missing, runs a private Postfix and binds a DNS responder to port 53 on a loopback address"
 command -v go >/dev/null || die "go not found in PATH"
@@ -107,11 +104,6 @@ stop_postfix() {
 	postfix -c "$pf_conf" stop >/dev/null 2>&1 || true
 	pf_conf=
 }
-stop_pid() { # pid
-	[[ -n $1 ]] || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	stop_pid "$client_pid"
@@ -134,17 +126,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now() { printf '%s\n' "$EPOCHREALTIME"; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
-wait_listen() { # port what
-	local i
-	for i in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	die "$2 did not listen on 127.0.0.1:$1 within 10 s"
-}
 
 # --- the machine, before the load starts
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -157,7 +140,6 @@ if [[ -r /sys/fs/ext4/${fs_dev##*/}/journal_task ]]; then
 fi
 mem_total=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-clk_tck=$(getconf CLK_TCK)
 
 # --- DNS for this run
 dns_count() { :; }
@@ -229,7 +211,7 @@ start_gatehouse() { # DIR
 }
 gh_port() { sed -n "s/.*msg=listening listener=$1 addr=[^ ]*:\([0-9]*\).*/\1/p" "$gh_dir/serve.log" | head -n 1; }
 gh_messages() { ghc user list | awk '$1 == "bench@example.org" { print $(NF - 1) }'; }
-gh_cpu() { awk -v t="$clk_tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$gh_pid/stat"; }
+gh_cpu() { cpu_of "$gh_pid"; }
 gh_hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$gh_pid/status"; }
 
 echo "bench-$RANDOM$RANDOM$RANDOM" >"$work/password"
