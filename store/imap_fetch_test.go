@@ -15,27 +15,7 @@ import (
 // field they fill.
 func TestIMAPNarrowReads(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := st.CreateAccount(ctx, store.NewAccount{Email: "a@example.org", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.CreateAccount(ctx, store.NewAccount{Email: "b@example.org", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pa, pb := store.Principal{AccountID: a.ID}, store.Principal{AccountID: b.ID}
-	inbox, err := st.FolderByRole(ctx, pa, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, pa, pb, inbox := twoAccounts(t)
 	var uids []uint32
 	for i, opts := range []store.DeliverOptions{
 		{Flags: store.FlagSeen, Keywords: []string{"$Work"}},

@@ -10,27 +10,7 @@ import (
 
 func TestIMAPViewHelpers(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := st.CreateAccount(ctx, store.NewAccount{Email: "a@example.org", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.CreateAccount(ctx, store.NewAccount{Email: "b@example.org", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pa, pb := store.Principal{AccountID: a.ID}, store.Principal{AccountID: b.ID}
-	inbox, err := st.FolderByRole(ctx, pa, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, pa, pb, inbox := twoAccounts(t)
 	msg := func(s string) []byte { return []byte("Subject: " + s + "\r\n\r\nbody " + s + "\r\n") }
 	var uids []uint32
 	for i, opts := range []store.DeliverOptions{
@@ -83,4 +63,32 @@ func TestIMAPViewHelpers(t *testing.T) {
 	if u, err := st.FirstUnseenUID(ctx, pb, inbox.ID); err != nil || u != 0 {
 		t.Errorf("another account's first unseen: %d %v", u, err)
 	}
+}
+
+// twoAccounts opens a store with accounts a@ and b@example.org, closed when the test
+// ends, and returns their principals and a@'s Inbox.
+func twoAccounts(t *testing.T) (*store.Store, store.Principal, store.Principal, store.Folder) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	var ps []store.Principal
+	for _, email := range []string{"a@example.org", "b@example.org"} {
+		acct, err := st.CreateAccount(ctx, store.NewAccount{Email: email, PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, store.Principal{AccountID: acct.ID})
+	}
+	inbox, err := st.FolderByRole(ctx, ps[0], store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, ps[0], ps[1], inbox
 }
