@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -78,14 +75,7 @@ func TestDeviceCommands(t *testing.T) {
 	}
 
 	// Online: through the control socket.
-	srv := exec.Command(bin, append([]string{"serve"}, common...)...)
-	var serr syncBuffer
-	srv.Stderr = &serr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	waitFor(t, &serr, "gatehouse is running")
+	serr, stopServer := startServer(t, bin, common)
 	r = runCmd(t, bin, "", append([]string{"device", "wipe", "dora@example.org", "IPHONEDEV2", "--account-only"}, common...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, "remove this account's data") {
 		t.Errorf("online account-only wipe: %+v\nserver: %s", r, serr.String())
@@ -98,12 +88,5 @@ func TestDeviceCommands(t *testing.T) {
 	if !strings.Contains(serr.String(), `op=device.wipe`) {
 		t.Errorf("the running server did not carry out the wipe:\n%s", serr.String())
 	}
-	srv.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- srv.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Error("serve still running 10s after SIGTERM")
-	}
+	stopServer()
 }

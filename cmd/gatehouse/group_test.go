@@ -6,13 +6,10 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -118,14 +115,7 @@ func TestGroupAndUserSetCommands(t *testing.T) {
 	st.Close()
 
 	// Online: through the control socket.
-	srv := exec.Command(bin, append([]string{"serve"}, common...)...)
-	var serr syncBuffer
-	srv.Stderr = &serr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Process.Kill()
-	waitFor(t, &serr, "gatehouse is running")
+	serr, stopServer := startServer(t, bin, common)
 	if r := gh("user", "set", "ann@example.org", "--visible", "--photo", "", "--title", ""); r.code != 0 {
 		t.Errorf("online user set: %+v\nserver: %s", r, serr.String())
 	}
@@ -147,14 +137,7 @@ func TestGroupAndUserSetCommands(t *testing.T) {
 			t.Errorf("the running server did not carry out %s", op)
 		}
 	}
-	srv.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- srv.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Error("serve still running 10s after SIGTERM")
-	}
+	stopServer()
 	st, err = store.Open(ctx, store.Options{Dir: data})
 	if err != nil {
 		t.Fatal(err)

@@ -311,3 +311,29 @@ func TestDomainDKIMAndQueueCommands(t *testing.T) {
 		t.Errorf("queue delete abc: %+v", r)
 	}
 }
+
+// startServer runs `gatehouse serve` with args until it says it is running, and
+// returns its log and a function that stops it with SIGTERM (failing the test if it is
+// still running 10 s later). The process is killed when the test ends in any case.
+func startServer(t *testing.T, bin string, args []string) (*syncBuffer, func()) {
+	t.Helper()
+	srv := exec.Command(bin, append([]string{"serve"}, args...)...)
+	serr := &syncBuffer{}
+	srv.Stderr = serr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill() })
+	waitFor(t, serr, "gatehouse is running")
+	return serr, func() {
+		t.Helper()
+		srv.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- srv.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("serve still running 10s after SIGTERM")
+		}
+	}
+}
