@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -208,6 +210,84 @@ func BenchmarkSelectFirst(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFetchRaw is BenchmarkFetchFlagsEnvelope with a client that parses nothing: it
+// reads the response until the tagged completion, so the figure is the server's.
+func BenchmarkFetchRaw(b *testing.B) {
+	conn, err := net.Dial("tcp", benchServer(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReaderSize(conn, 1<<16)
+	until := func(tag string) {
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil && err != bufio.ErrBufferFull {
+				b.Fatal(err)
+			}
+			if bytes.HasPrefix(line, []byte(tag+" ")) {
+				if !bytes.HasPrefix(line, []byte(tag+" OK")) {
+					b.Fatalf("%s", line)
+				}
+				return
+			}
+		}
+	}
+	fmt.Fprintf(conn, "a LOGIN alice@example.org %q\r\nb SELECT INBOX\r\n", testPassword)
+	until("a")
+	until("b")
+	for b.Loop() {
+		fmt.Fprintf(conn, "f UID FETCH 1:* (FLAGS ENVELOPE)\r\n")
+		until("f")
+	}
+}
+
+// BenchmarkAppend appends bench messages one at a time over one connection to a store
+// on the temp dir's disk (not tmpfs: the fsyncs are part of an APPEND), as
+// bench/imap/load's append test does.
+func BenchmarkAppend(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	d := directory.New(st, directory.Options{DefaultDomain: "example.org"})
+	if _, _, err := d.CreateUser(ctx, directory.NewUser{Email: "alice@example.org", Password: testPassword}); err != nil {
+		b.Fatal(err)
+	}
+	srv := New(Options{Store: st, Directory: d, MaxMessageSize: 1 << 20})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.org", testPassword).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		m := benchMessage(i)
+		i++
+		cmd := c.Append("INBOX", int64(len(m)), nil)
+		if _, err := cmd.Write(m); err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cmd.Wait(); err != nil {
 			b.Fatal(err)
 		}
 	}
