@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -155,7 +154,7 @@ func isSMIME(root *message.Part) (smime, signed bool) {
 
 // readPartText reads one text part's body from the blob by its offsets and decodes it,
 // so that a message is never parsed again to serve its body.
-func readPartText(f *os.File, p *message.Part) (string, error) {
+func readPartText(f io.ReaderAt, p *message.Part) (string, error) {
 	n := p.End - p.BodyStart
 	if n < 0 || p.BodyStart < 0 {
 		return "", nil
@@ -169,7 +168,7 @@ func readPartText(f *os.File, p *message.Part) (string, error) {
 	return q.DecodedText(buf), nil
 }
 
-func readPartsText(f *os.File, parts []*message.Part) (string, error) {
+func readPartsText(f io.ReaderAt, parts []*message.Part) (string, error) {
 	var b strings.Builder
 	for _, p := range parts {
 		s, err := readPartText(f, p)
@@ -245,10 +244,7 @@ func (h *Handler) bodyNode(ctx context.Context, rq *request, it store.Item, pars
 	truncated := false
 	switch pref.Type {
 	case bodyMIME:
-		total = it.Size
-		if st, err := f.Stat(); err == nil {
-			total = st.Size()
-		}
+		total = f.Size()
 		want := total
 		if lim := pref.limit(); lim >= 0 && total > lim {
 			truncated, want = true, lim

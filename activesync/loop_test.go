@@ -23,7 +23,7 @@ func TestBrokenItemSkippedNotRetried(t *testing.T) {
 	// The device is up to date first, so the items come as incremental changes.
 	key := e.primeCollection("TESTDEVICE", inbox.ID)
 	first := e.deliver(inbox.ID, "From: bob@example.net\r\nSubject: fine\r\n\r\nhello\r\n")
-	bad := e.deliver(inbox.ID, "From: bob@example.net\r\nSubject: broken\r\nContent-Type: text/plain\r\n\r\n"+strings.Repeat("this blob is cut short\r\n", 50))
+	bad := e.deliver(inbox.ID, "From: bob@example.net\r\nSubject: broken\r\nContent-Type: text/plain\r\n\r\n"+strings.Repeat("this blob is cut short\r\n", store.DefaultInlineBlobMax/24+10)) // over the inline limit: a file
 	last := e.deliver(inbox.ID, "From: bob@example.net\r\nSubject: also fine\r\n\r\nhello again\r\n")
 	it, err := e.st.GetItem(context.Background(), e.principal(), bad.ItemID)
 	if err != nil {

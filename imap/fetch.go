@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -280,13 +279,13 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *fetchRow, op
 	if options.BodyStructure != nil {
 		rw.WriteBodyStructure(bodyStructure(root))
 	}
-	var blob *os.File
+	var blob store.Blob
 	defer func() {
 		if blob != nil {
 			blob.Close()
 		}
 	}()
-	open := func() (*os.File, error) {
+	open := func() (store.Blob, error) {
 		if blob == nil {
 			f, err := s.srv.opts.Store.OpenMailBlob(s.ctx, s.p, &it.MailItem)
 			if err != nil {
@@ -348,7 +347,7 @@ func fallbackPart(size int64) *message.Part {
 	return &message.Part{Type: "text", Subtype: "plain", Encoding: "7BIT", End: size, Size: size}
 }
 
-func readRange(f *os.File, start, end int64) ([]byte, error) {
+func readRange(f store.Blob, start, end int64) ([]byte, error) {
 	if end < start {
 		return nil, nil
 	}
@@ -360,7 +359,7 @@ func readRange(f *os.File, start, end int64) ([]byte, error) {
 }
 
 // bodySection reads BODY[section]<partial> (RFC 9051 6.4.5) into memory.
-func (s *session) bodySection(open func() (*os.File, error), root *message.Part, bs *goimap.FetchItemBodySection) ([]byte, error) {
+func (s *session) bodySection(open func() (store.Blob, error), root *message.Part, bs *goimap.FetchItemBodySection) ([]byte, error) {
 	f, start, end, data, err := s.sectionRange(open, root, bs)
 	if err != nil || data != nil || f == nil {
 		return data, err
@@ -372,7 +371,7 @@ func (s *session) bodySection(open func() (*os.File, error), root *message.Part,
 // the blob f (streamed to the client, so a large attachment is never held in memory)
 // or, for HEADER.FIELDS, the filtered bytes in data. A section that does not exist is
 // the empty string, as Dovecot answers (f nil, data nil).
-func (s *session) sectionRange(open func() (*os.File, error), root *message.Part, bs *goimap.FetchItemBodySection) (f *os.File, start, end int64, data []byte, err error) {
+func (s *session) sectionRange(open func() (store.Blob, error), root *message.Part, bs *goimap.FetchItemBodySection) (f store.Blob, start, end int64, data []byte, err error) {
 	spec := string(bs.Specifier)
 	if spec == string(goimap.PartSpecifierHeader) && (len(bs.HeaderFields) > 0 || len(bs.HeaderFieldsNot) > 0) {
 		spec = "HEADER.FIELDS"
@@ -415,7 +414,7 @@ func (s *session) sectionRange(open func() (*os.File, error), root *message.Part
 
 // binarySection returns BINARY[section] (RFC 3516): the part's body with its
 // Content-Transfer-Encoding undone. BINARY[] is the whole message.
-func (s *session) binarySection(open func() (*os.File, error), root *message.Part, section []int) ([]byte, error) {
+func (s *session) binarySection(open func() (store.Blob, error), root *message.Part, section []int) ([]byte, error) {
 	p := root.Find(section)
 	if p == nil {
 		return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeNonExistent, Text: "No such part"}

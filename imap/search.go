@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -228,7 +227,7 @@ type candidate struct {
 	searchRes      []uint32
 
 	parsed  *message.Parsed
-	blob    *os.File
+	blob    store.Blob
 	header  []byte
 	text    *string
 	loadErr bool
@@ -255,7 +254,7 @@ func (m *candidate) structure() *message.Parsed {
 	return m.parsed
 }
 
-func (m *candidate) file() *os.File {
+func (m *candidate) file() store.Blob {
 	if m.blob == nil && !m.loadErr {
 		f, err := m.s.srv.opts.Store.OpenMailBlob(m.s.ctx, m.s.p, m.it)
 		if err != nil {

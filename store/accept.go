@@ -29,12 +29,16 @@ func (s *Store) Accept(ctx context.Context, raw []byte, local []Recipient, out *
 	if len(local) > 0 && s.opts.MaxMessageSize > 0 && int64(len(raw)) > s.opts.MaxMessageSize {
 		return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), s.opts.MaxMessageSize)
 	}
-	p := &prepared{raw: raw, hash: blobHash(raw)}
+	p := s.newPrepared(raw)
 	if out != nil && out.Raw != nil {
-		p.out = &prepared{raw: out.Raw, hash: blobHash(out.Raw)}
+		p.out = s.newPrepared(out.Raw)
 	}
 	job := &blobJob{done: make(chan struct{})}
-	go job.run(s, p)
+	if p.inRow && (p.out == nil || p.out.inRow) {
+		close(job.done) // no file to write: the bytes go in with the mutation
+	} else {
+		go job.run(s, p)
+	}
 	if len(local) > 0 {
 		p.idx = indexMessage(raw) // while the blob is being written
 	}
@@ -95,7 +99,7 @@ func (j *blobJob) run(s *Store, p *prepared) {
 		s.accept.blobHook()
 	}
 	for q := p; q != nil; q = q.out {
-		if s.blobs.exists(q.hash) {
+		if q.inRow || s.blobs.exists(q.hash) {
 			continue
 		}
 		if err := s.blobs.write(q.hash, q.raw); err != nil {

@@ -8,10 +8,16 @@ import (
 	"time"
 )
 
+// openAcceptStore opens a store that keeps every blob in a file: what Accept overlaps
+// with the writer's wait is the file's write (small blobs kept in rows have none).
 func openAcceptStore(t *testing.T) (*Store, Account) {
+	return openStoreWith(t, Options{Dir: t.TempDir(), InlineBlobMax: -1})
+}
+
+func openStoreWith(t *testing.T, opts Options) (*Store, Account) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Dir: t.TempDir()})
+	s, err := Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 // CollectStats reports what a collection removed.
 type CollectStats struct {
 	Blobs   int // unreferenced blobs past the grace period
-	Orphans int // files with no row (a crash between fsync and commit) past the grace period
+	Orphans int // files with no row (a crash between fsync and commit), or whose row holds the bytes, past the grace period
 	Temps   int // leftover temporary files
 }
 
@@ -69,12 +69,14 @@ func (s *Store) CollectBlobs(ctx context.Context) (CollectStats, error) {
 			return nil
 		}
 		return s.write(ctx, func(t *tx) error {
-			var one int
-			err := t.queryRow("SELECT 1 FROM blob WHERE hash = ?", hash).Scan(&one)
-			if err == nil {
+			// A file whose row holds the bytes is surplus too: the row is what readers
+			// open (a file left by a crash, or written under a larger inline limit).
+			var inRow bool
+			err := t.queryRow("SELECT data IS NOT NULL FROM blob WHERE hash = ?", hash).Scan(&inRow)
+			if err == nil && !inRow {
 				return nil
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if err := s.blobs.remove(hash); err != nil {

@@ -18,6 +18,8 @@
 //   - The change feed carries hints, published after commit; listeners re-query.
 //   - A blob file is durable before the row that references it commits, and is unlinked
 //     only from inside the writer, after its count has been zero for the grace period.
+//     Small blobs have no file: their bytes are in the blob row (DefaultInlineBlobMax),
+//     durable with the same commit.
 //   - Every call is scoped by a Principal; what it cannot reach is ErrNotFound.
 //   - Never hold a read transaction while writing to the network.
 package store

@@ -531,7 +531,7 @@ func (s *Store) ftsDocOfItem(ctx context.Context, id int64) ftsDoc {
 		return ftsDoc{}
 	}
 	if hash.Valid {
-		d, err := s.ftsDocOfBlob(hash.String)
+		d, err := s.ftsDocOfBlob(ctx, hash.String)
 		if err == nil {
 			return d
 		}
@@ -540,8 +540,8 @@ func (s *Store) ftsDocOfItem(ctx context.Context, id int64) ftsDoc {
 	return ftsDoc{subject: ftsClean(subject), addresses: ftsClean(from + "\n" + to)}
 }
 
-func (s *Store) ftsDocOfBlob(hash string) (ftsDoc, error) {
-	f, err := s.blobs.open(hash)
+func (s *Store) ftsDocOfBlob(ctx context.Context, hash string) (ftsDoc, error) {
+	f, err := s.openBlob(ctx, hash)
 	if err != nil {
 		return ftsDoc{}, err
 	}
@@ -587,7 +587,7 @@ AND class = 'mail' AND blob_hash IS NOT NULL`, id, p.AccountID, sel.FolderID).Sc
 		if budget <= 0 {
 			break
 		}
-		d, err := s.ftsDocOfBlob(h)
+		d, err := s.ftsDocOfBlob(ctx, h)
 		if err != nil {
 			continue
 		}

@@ -300,7 +300,7 @@ func TestFTSCopyLate(t *testing.T) {
 			return err
 		}
 		it := items[0]
-		if err := tx.blobRef(it.BlobHash, it.Size, 1); err != nil {
+		if err := tx.blobRef(it.BlobHash, it.Size, 1, nil); err != nil {
 			return err
 		}
 		nd, err := tx.insertItem(e.alice.AccountID, dst.ID, it.Class, it.Flags, nil, it.InternalDate, it.Size,

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -154,14 +153,14 @@ func (s *Store) MailUIDsByUID(ctx context.Context, p Principal, folder int64, ra
 // OpenMailBlob opens the message of an item read by MailRowsByUID (or any read that
 // filled its BlobHash) without reading its row again: SEARCH BODY opens every
 // message of a folder, and OpenBlob's lookup by id was a query per message.
-func (s *Store) OpenMailBlob(ctx context.Context, p Principal, it *MailItem) (*os.File, error) {
+func (s *Store) OpenMailBlob(ctx context.Context, p Principal, it *MailItem) (Blob, error) {
 	if it.AccountID != p.AccountID {
 		return nil, fmt.Errorf("item %d: %w", it.ID, ErrNotFound)
 	}
 	if it.BlobHash == "" {
 		return s.OpenBlob(ctx, p, it.ID)
 	}
-	return s.blobs.open(it.BlobHash)
+	return s.openBlob(ctx, it.BlobHash)
 }
 
 // FlagDelta is what changed in a folder since a modseq, as an IMAP mailbox view needs

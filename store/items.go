@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -124,17 +123,22 @@ func joinAddrs(as []message.Address) string {
 // collector took it between our write and our commit); the caller rewrites and retries.
 var errBlobMissing = errors.New("store: blob file missing")
 
-// blobRef adds n references to a blob inside the mutation. When the blob had no live
-// reference, its file is checked inside the writer transaction: the collector only
-// unlinks from inside the writer too, so a file seen here survives until our commit.
-func (t *tx) blobRef(hash string, size int64, n int) error {
+// blobRef adds n references to a blob inside the mutation; inRow is the blob's bytes
+// when it is kept in its row (nil: a file, or a blob known to exist). When the blob had
+// no live reference and has no bytes in its row, its file is checked inside the writer
+// transaction: the collector only unlinks from inside the writer too, so a file seen
+// here survives until our commit.
+func (t *tx) blobRef(hash string, size int64, n int, inRow []byte) error {
 	var refs int64
-	if err := t.queryRow(`INSERT INTO blob(hash, size, refcount) VALUES(?, ?, ?)
-ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount, zero_since = NULL RETURNING refcount`,
-		hash, size, n).Scan(&refs); err != nil {
+	var hasRow bool
+	if err := t.queryRow(`INSERT INTO blob(hash, size, refcount, data) VALUES(?, ?, ?, ?)
+ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount, zero_since = NULL,
+  data = coalesce(blob.data, excluded.data)
+RETURNING refcount, data IS NOT NULL`,
+		hash, size, n, inRow).Scan(&refs, &hasRow); err != nil {
 		return fmt.Errorf("store: blob ref: %w", err)
 	}
-	if refs == int64(n) && !t.s.blobs.exists(hash) {
+	if refs == int64(n) && !hasRow && !t.s.blobs.exists(hash) {
 		return errBlobMissing
 	}
 	return nil
@@ -168,15 +172,19 @@ func (s *Store) DeliverMulti(ctx context.Context, raw []byte, rcpts []Recipient)
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), s.opts.MaxMessageSize)
 	}
 	idx := indexMessage(raw)
-	hash, err := s.blobs.put(raw)
-	if err != nil {
+	hash := blobHash(raw)
+	var inRow []byte
+	var err error
+	if s.inline(len(raw)) {
+		inRow = raw
+	} else if err = s.blobs.put(hash, raw); err != nil {
 		return nil, err
 	}
 	var out []Delivered
 	for attempt := 0; ; attempt++ {
 		out = out[:0]
 		err = s.write(ctx, func(t *tx) error {
-			if err := t.blobRef(hash, int64(len(raw)), len(rcpts)); err != nil {
+			if err := t.blobRef(hash, int64(len(raw)), len(rcpts), inRow); err != nil {
 				return err
 			}
 			for _, r := range rcpts {
@@ -687,7 +695,7 @@ func (s *Store) Copy(ctx context.Context, p Principal, sel Selector, dest int64)
 		for i := range items {
 			it := &items[i]
 			if it.BlobHash != "" {
-				if err := t.blobRef(it.BlobHash, it.Size, 1); err != nil {
+				if err := t.blobRef(it.BlobHash, it.Size, 1, nil); err != nil {
 					return err
 				}
 			}
@@ -869,9 +877,9 @@ func (s *Store) Structure(ctx context.Context, p Principal, id int64) (*message.
 	return &parsed, nil
 }
 
-// OpenBlob opens a mail item's raw message. The caller closes the file. Reading it
-// holds no transaction, so a slow client never stalls the WAL (§2 invariant 1).
-func (s *Store) OpenBlob(ctx context.Context, p Principal, id int64) (*os.File, error) {
+// OpenBlob opens a mail item's raw message. The caller closes it. Reading it holds no
+// transaction, so a slow client never stalls the WAL (§2 invariant 1).
+func (s *Store) OpenBlob(ctx context.Context, p Principal, id int64) (Blob, error) {
 	it, err := s.readItem(ctx, p, id, "")
 	if err != nil {
 		return nil, err
@@ -879,7 +887,7 @@ func (s *Store) OpenBlob(ctx context.Context, p Principal, id int64) (*os.File, 
 	if it.BlobHash == "" {
 		return nil, fmt.Errorf("%w: item %d has no blob", ErrInvalid, id)
 	}
-	return s.blobs.open(it.BlobHash)
+	return s.openBlob(ctx, it.BlobHash)
 }
 
 // ListItems lists a folder's items with uids in r, by uid.

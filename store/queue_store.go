@@ -52,20 +52,34 @@ type Bounce struct {
 // prepared is a message whose blob is durable and whose index is computed, ready for
 // the writer (parsing and fsync happen before the transaction, §2 invariant 1).
 type prepared struct {
-	raw  []byte
-	hash string
-	idx  *mailIndex
-	out  *prepared // the queued copy, when it differs
+	raw   []byte
+	hash  string
+	inRow bool // kept in its blob row, no file (see DefaultInlineBlobMax)
+	idx   *mailIndex
+	out   *prepared // the queued copy, when it differs
+}
+
+func (s *Store) newPrepared(raw []byte) *prepared {
+	return &prepared{raw: raw, hash: blobHash(raw), inRow: s.inline(len(raw))}
+}
+
+// rowBytes is what blobRef keeps in the blob row: the bytes, or nil for a file.
+func (p *prepared) rowBytes() []byte {
+	if p.inRow {
+		return p.raw
+	}
+	return nil
 }
 
 func (s *Store) prepareAccept(raw []byte, local []Recipient) (*prepared, error) {
-	p := &prepared{raw: raw}
+	p := s.newPrepared(raw)
 	if len(local) > 0 {
 		p.idx = indexMessage(raw)
 	}
-	var err error
-	if p.hash, err = s.blobs.put(raw); err != nil {
-		return nil, err
+	if !p.inRow {
+		if err := s.blobs.put(p.hash, raw); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -79,6 +93,9 @@ func (s *Store) writeAccept(ctx context.Context, p *prepared, fn func(*tx) error
 			return err
 		}
 		for q := p; q != nil; q = q.out {
+			if q.inRow {
+				continue
+			}
 			if err := s.blobs.write(q.hash, q.raw); err != nil {
 				return err
 			}
@@ -97,12 +114,12 @@ func (t *tx) accept(p *prepared, local []Recipient, out *Outbound) ([]Delivered,
 	}
 	size := int64(len(p.raw))
 	if refs > 0 {
-		if err := t.blobRef(p.hash, size, refs); err != nil {
+		if err := t.blobRef(p.hash, size, refs, p.rowBytes()); err != nil {
 			return nil, 0, err
 		}
 	}
 	if out != nil && q != p {
-		if err := t.blobRef(q.hash, int64(len(q.raw)), 1); err != nil {
+		if err := t.blobRef(q.hash, int64(len(q.raw)), 1, q.rowBytes()); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -198,7 +215,7 @@ func (s *Store) QueueMessage(ctx context.Context, msgID int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.blobs.open(hash)
+	f, err := s.openBlob(ctx, hash)
 	if err != nil {
 		return nil, err
 	}

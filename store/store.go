@@ -28,7 +28,10 @@ type Options struct {
 	BlobGrace time.Duration
 	// MaxMessageSize bounds a delivered message (0: no limit). DESIGN.md §2 invariant 8.
 	MaxMessageSize int64
-	Logger         *slog.Logger
+	// InlineBlobMax is the largest blob kept in its database row instead of a file
+	// (0: DefaultInlineBlobMax; negative: every blob is a file).
+	InlineBlobMax int64
+	Logger        *slog.Logger
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 }
@@ -71,6 +74,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if opts.Readers <= 0 {
 		opts.Readers = 4
+	}
+	if opts.InlineBlobMax == 0 {
+		opts.InlineBlobMax = DefaultInlineBlobMax
 	}
 	if opts.BlobGrace <= 0 {
 		opts.BlobGrace = 72 * time.Hour

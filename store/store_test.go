@@ -20,11 +20,13 @@ import (
 	_ "modernc.org/sqlite"
 )
 
+// sqliteBackend keeps every blob in a file, as messages over the inline limit are; the
+// crash-safety tests plant and check those files.
 func sqliteBackend() storetest.Backend {
 	return storetest.Backend{
 		Open: func(t testing.TB, dir string, now func() time.Time) *store.Store {
 			t.Helper()
-			st, err := store.Open(context.Background(), store.Options{Dir: dir, Now: now, BlobGrace: 72 * time.Hour})
+			st, err := store.Open(context.Background(), store.Options{Dir: dir, Now: now, BlobGrace: 72 * time.Hour, InlineBlobMax: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,6 +39,23 @@ func sqliteBackend() storetest.Backend {
 
 func TestConformanceSQLite(t *testing.T) {
 	storetest.Run(t, sqliteBackend())
+}
+
+// TestConformanceSQLiteInline runs the suite with the default inline limit, under which
+// every test message is kept in its blob row (blob_inline_test.go covers collection).
+func TestConformanceSQLiteInline(t *testing.T) {
+	b := sqliteBackend()
+	b.Open = func(t testing.TB, dir string, now func() time.Time) *store.Store {
+		t.Helper()
+		st, err := store.Open(context.Background(), store.Options{Dir: dir, Now: now, BlobGrace: 72 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	b.BlobPath = nil
+	storetest.Run(t, b)
 }
 
 func TestLockRefusesSecondOpen(t *testing.T) {

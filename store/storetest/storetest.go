@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,7 +23,8 @@ type Backend struct {
 	// Open opens (or reopens) a store whose blobs live under dir, with the given clock.
 	Open func(t testing.TB, dir string, now func() time.Time) *store.Store
 	// BlobPath returns where the backend keeps the blob file of a hash, so that the
-	// crash-safety tests can plant and check files.
+	// crash-safety tests can plant and check files. Nil when the backend keeps the
+	// test messages in rows (small blobs inline): those tests are then skipped.
 	BlobPath func(dir, hash string) string
 }
 
@@ -809,7 +811,7 @@ func readBlob(t *testing.T, e *env, id int64) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	buf, err := os.ReadFile(f.Name())
+	buf, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -895,6 +897,9 @@ func testQuota(t *testing.T, b Backend) {
 }
 
 func testBlobGrace(t *testing.T, b Backend) {
+	if b.BlobPath == nil {
+		t.Skip("blobs kept in rows")
+	}
 	e := newEnv(t, b)
 	d := e.deliver(t, e.inbox, 7)
 	hash := blobHashOf(t, e, d.ItemID)
@@ -945,6 +950,9 @@ func blobHashOf(t *testing.T, e *env, id int64) string {
 }
 
 func testOrphanBlob(t *testing.T, b Backend) {
+	if b.BlobPath == nil {
+		t.Skip("blobs kept in rows")
+	}
 	e := newEnv(t, b)
 	d := e.deliver(t, e.inbox, 1)
 	kept := b.BlobPath(e.dir, blobHashOf(t, e, d.ItemID))
