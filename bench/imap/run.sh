@@ -33,7 +33,9 @@
 # files written into cur/, see below; not a comparison), then one untimed SELECT + FETCH
 # (Dovecot indexes the new files there), then SELECT and UID FETCH 1:* (FLAGS ENVELOPE)
 # BIG_REPS (3) times, CPU_REPS (20) extra FETCHes whose server CPU time is averaged
-# (the FETCH row's time includes the client's parsing, the same client for both),
+# (the FETCH row's time includes the client's parsing, the same client for both; the
+# "last byte arrived" row is when the server's answer was all in, read off the socket
+# as it came, see bench/imap/load/eager.go),
 # PROFILE=1 to take a CPU profile of Gatehouse over the big FETCHes (its debug listener,
 # PROFILE_SECONDS=6, written to PROFILE_OUT=/tmp/gatehouse-bigfetch.pprof),
 # KEEP_TMP=1 to keep the temp dir (configs, logs, data) for inspection.
@@ -257,6 +259,7 @@ bench_server() { # gatehouse|dovecot
 	run_load "$srv" "$port" fetch -reps "$reps"
 	line=$(grep '^RESULT' "$work/$srv-fetch.out")
 	R[$srv.fetch]=$(field "$line" median) R[$srv.select]=$(field "$line" select_seconds)
+	R[$srv.fetch_arrived]=$(field "$line" arrived_median)
 	# Server CPU per FETCH, without the client: a session with 1 FETCH and one with
 	# 1 + CPU_REPS; the difference over CPU_REPS leaves out LOGIN and SELECT.
 	local c0 c1 c2
@@ -379,6 +382,7 @@ bench_server() { # gatehouse|dovecot
 		fi
 		line=$(grep '^RESULT' "$work/$srv-fetch.out")
 		R[$srv.bigfetch]=$(field "$line" median) R[$srv.bigselect]=$(field "$line" select_seconds)
+		R[$srv.bigfetch_arrived]=$(field "$line" arrived_median)
 	fi
 }
 
@@ -407,6 +411,7 @@ $(row "APPEND $total x 1-3 KB, 1 conn, durable (msgs/s)" "${R[gatehouse.append]}
 $(row "  server CPU per APPEND (us)" "${R[gatehouse.append_cpu]}" "${R[dovecot.append_cpu]}" "%.0f" lower)
 $(row "SELECT INBOX, $total msgs (ms)" "$(ms "${R[gatehouse.select]}")" "$(ms "${R[dovecot.select]}")" "%.2f" lower)
 $(row "UID FETCH 1:* (FLAGS ENVELOPE), $total (ms, med)" "$(ms "${R[gatehouse.fetch]}")" "$(ms "${R[dovecot.fetch]}")" "%.2f" lower)
+$(row "  response's last byte arrived, $total (ms, med)" "$(ms "${R[gatehouse.fetch_arrived]}")" "$(ms "${R[dovecot.fetch_arrived]}")" "%.2f" lower)
 $(row "  server CPU per FETCH, $total (ms, mean of $cpu_reps)" "${R[gatehouse.fetch_cpu]}" "${R[dovecot.fetch_cpu]}" "%.1f" lower)
 $(row "UID SEARCH SUBJECT quarterly (ms, med)" "$(ms "${R[gatehouse.search_subject]}")" "$(ms "${R[dovecot.search_subject]}")" "%.2f" lower)
 $(row "UID SEARCH FROM carol (ms, med)" "$(ms "${R[gatehouse.search_from]}")" "$(ms "${R[dovecot.search_from]}")" "%.2f" lower)
@@ -427,6 +432,7 @@ Idle memory ($conns conns set up $par at a time; readings at +${R[gatehouse.idle
 $(if ((big > total)); then
 	row "SELECT INBOX, $big msgs (ms)" "$(ms "${R[gatehouse.bigselect]}")" "$(ms "${R[dovecot.bigselect]}")" "%.2f" lower
 	row "UID FETCH 1:* (FLAGS ENVELOPE), $big (ms, med of $big_reps)" "$(ms "${R[gatehouse.bigfetch]}")" "$(ms "${R[dovecot.bigfetch]}")" "%.2f" lower
+	row "  response's last byte arrived, $big (ms, med)" "$(ms "${R[gatehouse.bigfetch_arrived]}")" "$(ms "${R[dovecot.bigfetch_arrived]}")" "%.2f" lower
 	row "  first SELECT after the fill (ms)" "$(ms "${R[gatehouse.bigcoldselect]}")" "$(ms "${R[dovecot.bigcoldselect]}")" "%.2f" lower
 	row "  first FETCH after the fill (ms)" "$(ms "${R[gatehouse.bigcold]}")" "$(ms "${R[dovecot.bigcold]}")" "%.2f" lower
 	echo "Big mailbox filled by: Gatehouse APPEND over ${R[gatehouse.big_par]} conns at ${R[gatehouse.populate]} msgs/s; Dovecot maildir files written into cur/ (APPEND is far too slow there at this size)."
