@@ -22,6 +22,8 @@
 //	        fill a big mailbox; reports msgs/s but is not a comparison figure).
 //	maildir   write -n messages numbered from -first straight into -dir/cur as maildir
 //	        files (no IMAP): Dovecot's big mailbox, as an LDA would deliver it.
+//	push    IDLE on INBOX while -n messages arrive over SMTP (-smtp) one at a time:
+//	        p50/p99/max seconds until each EXISTS (see push.go).
 //	idle    -conns connections (-par at a time), each LOGIN, SELECT INBOX, IDLE; prints "READY n" and holds
 //	        them until SIGTERM or SIGINT, then ends them cleanly (IDLE done, LOGOUT). With -step k
 //	        it pauses after every k connections, prints "STEP n" and waits for SIGUSR1.
@@ -53,7 +55,7 @@ var (
 	user  = flag.String("user", "", "login name")
 	pass  = flag.String("pass", "", "password (or -pass-file)")
 	passF = flag.String("pass-file", "", "read the password from this file")
-	test  = flag.String("test", "", "append|fetch|search|store|idle|populate|maildir")
+	test  = flag.String("test", "", "append|fetch|search|store|idle|populate|maildir|push")
 	n     = flag.Int("n", 2000, "append, populate: number of messages")
 	first = flag.Int("first", 0, "populate, maildir: index of the first message (after those of append)")
 	dir   = flag.String("dir", "", "maildir: the Maildir to write into (its cur/)")
@@ -89,6 +91,8 @@ func main() {
 		err = runPopulate()
 	case "maildir":
 		err = runMaildir()
+	case "push":
+		err = runPush()
 	default:
 		err = fmt.Errorf("unknown -test %q", *test)
 	}
