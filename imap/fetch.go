@@ -151,6 +151,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 		// carries FLAGS.
 		options.Flags = true
 	}
+	if viewOnly(options) {
+		return s.fetchView(w, ts, options)
+	}
 	// In chunks: memory stays bounded on a 100,000-message FETCH 1:*, and each chunk's
 	// read transaction ends before its responses are written (§2 invariant 1).
 	for len(ts) > 0 {
@@ -161,6 +164,143 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 		ts = ts[n:]
 	}
 	return nil
+}
+
+// viewOnly reports whether a FETCH asks only for what the mailbox view and its
+// envelope cache hold: UID, FLAGS, ENVELOPE, INTERNALDATE, RFC822.SIZE.
+func viewOnly(o *goimap.FetchOptions) bool {
+	return o.BodyStructure == nil && len(o.BodySection) == 0 && len(o.BinarySection) == 0 && len(o.BinarySectionSize) == 0
+}
+
+// viewRow is one message of a FETCH answered from the view: its flags there and its
+// cache entry (nil: a miss).
+type viewRow struct {
+	found bool
+	flags store.Flags
+	kw    []string
+	e     *cachedMsg
+}
+
+// fetchView answers a viewOnly FETCH from the shared mailbox view: flags as the view
+// has them, the other items from the envelope cache. Misses are read from the store
+// in chunks, as fetchChunk does, and fill the cache. A FETCH of cached messages reads
+// nothing from the store but the folder's modseq (the sync below).
+func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions) error {
+	mb := s.sel.mb
+	// Bring the view forward first, so that a change committed before this command
+	// (another session's STORE) is in the answer, as a read of the store would show.
+	if err := mb.sync(s.ctx); err != nil {
+		return s.imapError(err, "fetch")
+	}
+	needEntry := options.Envelope || options.InternalDate || options.RFC822Size
+	rows := make([]viewRow, 0, min(len(ts), s.srv.chunk))
+	var miss []target
+	var missRows []int
+	for len(ts) > 0 {
+		n := min(len(ts), s.srv.chunk)
+		chunk := ts[:n]
+		ts = ts[n:]
+		rows, miss, missRows = rows[:0], miss[:0], missRows[:0]
+		mb.lastUse.Store(s.srv.cacheClock.Add(1))
+		mb.mu.Lock()
+		for j, t := range chunk {
+			i, ok := mb.indexOf(int(t.seq)-1, t.uid)
+			if !ok {
+				rows = append(rows, viewRow{}) // expunged meanwhile; its EXPUNGE comes later
+				continue
+			}
+			r := viewRow{found: true, flags: mb.flags[i], kw: mb.itemKW[t.uid]}
+			if i < len(mb.envs) {
+				r.e = mb.envs[i]
+			}
+			if needEntry && r.e == nil {
+				miss = append(miss, t)
+				missRows = append(missRows, j)
+			}
+			rows = append(rows, r)
+		}
+		mb.mu.Unlock()
+		if len(miss) > 0 {
+			entries, err := s.readEntries(miss, options.Envelope)
+			if err != nil {
+				return err
+			}
+			for k, j := range missRows {
+				if rows[j].e = entries[k]; entries[k] == nil {
+					rows[j].found = false // gone from the store already
+				}
+			}
+			if options.Envelope {
+				mb.cacheFill(miss, entries)
+			}
+		}
+		for j, t := range chunk {
+			if r := &rows[j]; r.found {
+				if err := s.fetchViewOne(w, t, r, options); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readEntries reads the messages of ts (in uid order) from the store and makes their
+// cache entries; nil for a message gone from the store. A stored structure that
+// cannot be decoded is logged and gives an empty envelope, as fetchChunk answers.
+func (s *session) readEntries(ts []target, withEnvelope bool) ([]*cachedMsg, error) {
+	out := make([]*cachedMsg, len(ts))
+	j := 0
+	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, withEnvelope, func(it *store.MailItem) error {
+		for j < len(ts) && ts[j].uid < it.UID {
+			j++
+		}
+		if j == len(ts) || ts[j].uid != it.UID {
+			return nil // not asked for (expunged from the view, still in the store)
+		}
+		var env message.Envelope
+		if len(it.Structure) > 0 {
+			if p := s.decodeStructure(it, true); p != nil {
+				env = p.Envelope
+			}
+		}
+		out[j] = s.srv.newCachedMsg(&env, it.InternalDate, it.Size)
+		return nil
+	})
+	if err != nil {
+		return nil, s.imapError(err, "fetch")
+	}
+	return out, nil
+}
+
+func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, options *goimap.FetchOptions) error {
+	rw := w.CreateMessage(t.clientSeq)
+	// The items in fetchOne's order, so that the bytes on the wire are the same.
+	if options.UID {
+		rw.WriteUID(goimap.UID(t.uid))
+	}
+	if options.Flags {
+		var flags []goimap.Flag
+		if len(r.kw) == 0 && r.flags < store.Flags(len(systemFlagLists)) {
+			flags = systemFlagLists[r.flags]
+		} else {
+			flags = imapFlags(r.flags, r.kw)
+		}
+		if s.sel.isRecent(t.uid) {
+			flags = append(flags, recentFlag)
+		}
+		rw.WriteFlags(flags)
+	}
+	if options.InternalDate {
+		rw.WriteInternalDate(r.e.internalDate())
+	}
+	if options.RFC822Size {
+		rw.WriteRFC822Size(r.e.size)
+	}
+	if options.Envelope {
+		rw.WriteEnvelope(&r.e.env)
+	}
+	return rw.Close()
 }
 
 // defaultChunk is how many messages FETCH and SEARCH read per store query.

@@ -1,10 +1,12 @@
 package imap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -32,6 +34,8 @@ type mailbox struct {
 
 	mu       sync.Mutex
 	uids     []uint32
+	flags    []store.Flags       // parallel to uids: each message's system flags at modseq
+	itemKW   map[uint32][]string // each message's keywords at modseq, if it has any
 	modseq   int64
 	keywords []string
 	gone     bool                       // the folder was deleted
@@ -42,6 +46,13 @@ type mailbox struct {
 	// session in claimers. Kept in memory: after a restart nothing is recent.
 	recentHigh uint32
 	claimers   []*selected
+
+	// The envelope cache (envcache.go): entries parallel to uids (nil: not cached;
+	// the slice itself is nil until the first entry), the bytes they take, and
+	// srv.cacheClock at the last FETCH that used it (for eviction).
+	envs       []*cachedMsg
+	cacheBytes atomic.Int64
+	lastUse    atomic.Int64
 
 	sub  *store.Subscription
 	stop chan struct{}
@@ -75,6 +86,8 @@ func (s *Server) openMailbox(ctx context.Context, p store.Principal, folder int6
 		srv: s, key: key, p: p,
 		tracker:    imapserver.NewMailboxTracker(uint32(len(v.UIDs))),
 		uids:       v.UIDs,
+		flags:      v.Flags,
+		itemKW:     v.ItemKeywords,
 		modseq:     v.Modseq,
 		keywords:   v.Keywords,
 		sub:        sub,
@@ -111,6 +124,9 @@ func (s *Server) releaseMailbox(mb *mailbox) {
 	if last {
 		close(mb.stop)
 		mb.sub.Close()
+		mb.mu.Lock()
+		mb.dropCache()
+		mb.mu.Unlock()
 	}
 }
 
@@ -186,7 +202,8 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 		for i := len(mb.uids); i > 0; i-- {
 			mb.tracker.QueueExpunge(uint32(i))
 		}
-		mb.uids = nil
+		mb.uids, mb.flags, mb.itemKW = nil, nil, nil
+		mb.dropCache()
 		mb.gone = true
 		return nil
 	}
@@ -201,12 +218,18 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 		if i, ok := slices.BinarySearch(mb.uids, uid); ok {
 			mb.tracker.QueueExpunge(uint32(i + 1))
 			mb.uids = slices.Delete(mb.uids, i, i+1)
+			mb.flags = slices.Delete(mb.flags, i, i+1)
+			delete(mb.itemKW, uid)
+			if mb.envs != nil {
+				mb.uncache(i)
+				mb.envs = slices.Delete(mb.envs, i, i+1)
+			}
 			for _, c := range mb.claimers {
 				c.dropRecent(uid)
 			}
 		}
 	}
-	var fresh []uint32
+	var fresh []store.FlagChange
 	var newKW bool
 	for _, it := range d.Items {
 		for _, k := range it.Keywords {
@@ -231,22 +254,48 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 			if m, ok := own[it.UID]; ok && m == it.Modseq {
 				src = source
 			}
+			// The view's flags change together with the update queued for every
+			// session, so FETCH FLAGS from the view never runs behind or ahead of
+			// what the tracker will tell a session (RFC 9051 7.5.2).
+			mb.flags[i] = it.Flags
+			mb.setKeywords(it.UID, it.Keywords)
 			mb.tracker.QueueMessageFlags(uint32(i+1), goimap.UID(it.UID), imapFlags(it.Flags, it.Keywords), src)
 		} else if it.UID > maxUID {
-			fresh = append(fresh, it.UID)
+			fresh = append(fresh, it)
 		}
 	}
 	if len(fresh) > 0 {
-		slices.Sort(fresh)
-		fresh = slices.Compact(fresh)
-		mb.uids = append(mb.uids, fresh...)
+		slices.SortFunc(fresh, func(a, b store.FlagChange) int { return cmp.Compare(a.UID, b.UID) })
+		fresh = slices.CompactFunc(fresh, func(a, b store.FlagChange) bool { return a.UID == b.UID })
+		uids := make([]uint32, len(fresh))
+		for i, it := range fresh {
+			uids[i] = it.UID
+			mb.flags = append(mb.flags, it.Flags)
+			mb.setKeywords(it.UID, it.Keywords)
+		}
+		mb.uids = append(mb.uids, uids...)
+		if mb.envs != nil {
+			mb.envs = append(mb.envs, make([]*cachedMsg, len(uids))...)
+		}
 		mb.tracker.QueueNumMessages(uint32(len(mb.uids)))
-		mb.claimRecent(fresh)
+		mb.claimRecent(uids)
 	}
 	if d.Modseq > mb.modseq {
 		mb.modseq = d.Modseq
 	}
 	return nil
+}
+
+// setKeywords records a message's keywords (mb.mu held).
+func (mb *mailbox) setKeywords(uid uint32, kw []string) {
+	if len(kw) == 0 {
+		delete(mb.itemKW, uid)
+		return
+	}
+	if mb.itemKW == nil {
+		mb.itemKW = map[uint32][]string{}
+	}
+	mb.itemKW[uid] = kw
 }
 
 func hasKeyword(list []string, k string) bool {

@@ -36,6 +36,9 @@ type Options struct {
 	// are neither TLS nor from loopback.
 	AllowPlaintextWithoutTLS bool
 	Hostname                 string
+	// EnvelopeCacheBytes bounds the memory of the envelope cache (envcache.go), shared
+	// by all mailboxes of the server: 0 is 64 MiB, negative turns the cache off.
+	EnvelopeCacheBytes int64
 }
 
 // Server is the IMAP front end. One Server may serve several listeners.
@@ -54,6 +57,13 @@ type Server struct {
 	cancel  context.CancelFunc
 	nextID  atomic.Uint64
 	chunk   int // messages per store read in FETCH and SEARCH (tests make it small)
+
+	// The envelope cache's budget (0: off), the bytes its entries take in all
+	// mailboxes, the clock of mailbox.lastUse and the interned zones of envelope dates.
+	cacheBudget int64
+	cacheUsed   atomic.Int64
+	cacheClock  atomic.Int64
+	zones       sync.Map // offset in seconds -> *time.Location
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -118,6 +128,12 @@ func New(opts Options) *Server {
 		})
 	}
 	s.strict, s.lax = mk(false), mk(true)
+	switch b := opts.EnvelopeCacheBytes; {
+	case b == 0:
+		s.cacheBudget = defaultEnvelopeCache
+	case b > 0:
+		s.cacheBudget = b
+	}
 	return s
 }
 

@@ -13,15 +13,20 @@ import (
 
 // MailboxView is what an IMAP SELECT needs in one snapshot: the folder's uids in order,
 // the watermark they are valid at, and the keywords in use (for the FLAGS response).
+// Flags (parallel to UIDs) and ItemKeywords (by uid, only items that have any) are
+// each message's flags at Modseq, so that FETCH FLAGS can be answered from the view.
 type MailboxView struct {
-	Folder   Folder
-	UIDs     []uint32
-	Modseq   int64
-	Keywords []string
+	Folder       Folder
+	UIDs         []uint32
+	Modseq       int64
+	Keywords     []string
+	Flags        []Flags
+	ItemKeywords map[uint32][]string
 }
 
-// OpenMailboxView reads a live folder's uids, highest modseq and distinct keywords in
-// one read transaction, so that a later Delta(since Modseq) applies exactly on top of it.
+// OpenMailboxView reads a live folder's uids with their flags, highest modseq and
+// distinct keywords in one read transaction, so that a later Delta(since Modseq)
+// applies exactly on top of it.
 func (s *Store) OpenMailboxView(ctx context.Context, p Principal, folder int64) (MailboxView, error) {
 	var v MailboxView
 	err := s.snapshot(ctx, func(q *sql.Tx) error {
@@ -33,24 +38,32 @@ func (s *Store) OpenMailboxView(ctx context.Context, p Principal, folder int64) 
 			return err
 		}
 		v.Folder, v.Modseq = f, f.HighestModseq
-		rows, err := q.QueryContext(ctx, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
+		rows, err := q.QueryContext(ctx, "SELECT uid, flags, keywords FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
 		if err != nil {
 			return err
 		}
+		var u uint32
+		var fl Flags
+		var kw string
 		for rows.Next() {
-			var u uint32
-			if err := rows.Scan(&u); err != nil {
+			if err := rows.Scan(&u, &fl, &kw); err != nil {
 				rows.Close()
 				return err
 			}
 			v.UIDs = append(v.UIDs, u)
+			v.Flags = append(v.Flags, fl)
+			if kw != "" {
+				if v.ItemKeywords == nil {
+					v.ItemKeywords = map[uint32][]string{}
+				}
+				v.ItemKeywords[u] = strings.Split(kw, " ")
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		kw, err := distinctKeywords(ctx, q, p, folder)
-		v.Keywords = kw
+		v.Keywords, err = distinctKeywords(ctx, q, p, folder)
 		return err
 	})
 	return v, err

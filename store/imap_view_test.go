@@ -31,6 +31,11 @@ func TestIMAPViewHelpers(t *testing.T) {
 	if !slices.Equal(v.UIDs, uids) || !slices.Equal(v.Keywords, []string{"$Later", "$Work"}) || v.Modseq == 0 || v.Folder.ID != inbox.ID {
 		t.Errorf("view %+v", v)
 	}
+	// Each message's flags at the view's modseq, keywords only for those that have any.
+	if !slices.Equal(v.Flags, []store.Flags{store.FlagSeen, 0, 0}) || len(v.ItemKeywords) != 2 ||
+		!slices.Equal(v.ItemKeywords[uids[0]], []string{"$Work"}) || !slices.Equal(v.ItemKeywords[uids[2]], []string{"$Later", "$Work"}) {
+		t.Errorf("view flags %v keywords %v", v.Flags, v.ItemKeywords)
+	}
 	// Delta from the view's watermark sees exactly what came after it.
 	if _, err := st.SetFlags(ctx, pa, store.Selector{FolderID: inbox.ID, UIDs: []store.UIDRange{{First: uids[1], Last: uids[1]}}}, store.FlagsAdd, store.FlagFlagged, nil); err != nil {
 		t.Fatal(err)
