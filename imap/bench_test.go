@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ var benchOnce struct {
 	sync.Once
 	addr string
 	dir  string
+	srv  *Server
 	err  error
 }
 
@@ -99,6 +101,7 @@ func benchServer(b *testing.B) string {
 			return
 		}
 		go srv.Serve(ln)
+		benchOnce.srv = srv
 		benchOnce.addr = ln.Addr().String()
 	})
 	if benchOnce.err != nil {
@@ -245,6 +248,63 @@ func BenchmarkFetchRaw(b *testing.B) {
 		fmt.Fprintf(conn, "f UID FETCH 1:* (FLAGS ENVELOPE)\r\n")
 		until("f")
 	}
+}
+
+// BenchmarkEnvelopeCacheHeap measures the heap the envelope cache takes per message
+// (runtime.ReadMemStats after warming it with FETCH 1:* ENVELOPE, minus after dropping
+// it) and reports it beside the cache's own estimate.
+func BenchmarkEnvelopeCacheHeap(b *testing.B) {
+	conn, err := net.Dial("tcp", benchServer(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReaderSize(conn, 1<<16)
+	until := func(tag string) {
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil && err != bufio.ErrBufferFull {
+				b.Fatal(err)
+			}
+			if bytes.HasPrefix(line, []byte(tag+" ")) {
+				return
+			}
+		}
+	}
+	fmt.Fprintf(conn, "a LOGIN alice@example.org %q\r\nb SELECT INBOX\r\n", testPassword)
+	until("a")
+	until("b")
+	srv := benchOnce.srv
+	var mb *mailbox
+	srv.mu.Lock()
+	for _, m := range srv.mailboxes {
+		mb = m
+	}
+	srv.mu.Unlock()
+	heap := func() int64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	var real, est int64
+	for b.Loop() {
+		b.StopTimer()
+		mb.mu.Lock()
+		mb.dropCache()
+		mb.mu.Unlock()
+		before := heap()
+		b.StartTimer()
+		fmt.Fprintf(conn, "f UID FETCH 1:* (FLAGS ENVELOPE)\r\n")
+		until("f")
+		b.StopTimer()
+		after := heap()
+		real, est = after-before, mb.cacheBytes.Load()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(real)/float64(benchMessages), "heap-B/msg")
+	b.ReportMetric(float64(est)/float64(benchMessages), "est-B/msg")
 }
 
 // BenchmarkAppend appends bench messages one at a time over one connection to a store

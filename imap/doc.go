@@ -15,6 +15,15 @@
 //   - Nothing polls on a timer: a goroutine per open mailbox wakes on the store's change
 //     feed, and Poll (after each command) re-applies the delta so that a change
 //     committed before a command is reported by it.
+//   - The view also holds each message's flags (changed by sync together with the
+//     update it queues, so FETCH FLAGS from the view agree with the tracker) and an
+//     envelope cache (envcache.go): decoded ENVELOPE, INTERNALDATE and RFC822.SIZE by
+//     position parallel to the uids. A uid's content never changes, so entries are
+//     only dropped, never updated: on EXPUNGE of their uid (syncFrom must keep uids,
+//     flags and entries parallel), when the mailbox is released, or when the
+//     server-wide budget (Options.EnvelopeCacheBytes) evicts a whole mailbox's cache,
+//     least recently used first. A FETCH of only those items reads no rows for cached
+//     messages.
 //   - FETCH never re-parses a message: ENVELOPE and BODYSTRUCTURE come from the parse
 //     stored at delivery, sections are read from the blob at the stored offsets, and no
 //     read transaction is held while writing to the client.

@@ -32,6 +32,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the server's options changed by opt.
+func newEnvWith(t *testing.T, opt func(*Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -46,7 +52,11 @@ func newEnv(t *testing.T) *env {
 		}
 		e.acct[u] = a
 	}
-	e.srv = New(Options{Store: st, Directory: dir, MaxMessageSize: 1 << 20, Hostname: "mail.example.org"})
+	opts := Options{Store: st, Directory: dir, MaxMessageSize: 1 << 20, Hostname: "mail.example.org"}
+	if opt != nil {
+		opt(&opts)
+	}
+	e.srv = New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,414 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// rawAt is e.raw against another listener (a second server on the same store).
+func (e *env) rawAt(addr string) *raw {
+	e.t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	r := &raw{t: e.t, c: c, r: bufio.NewReader(c)}
+	r.line()
+	return r
+}
+
+// secondServer serves e's store with other options, for comparing answers.
+func (e *env) secondServer(opt func(*Options)) string {
+	e.t.Helper()
+	opts := Options{Store: e.st, Directory: e.dir, MaxMessageSize: 1 << 20, Hostname: "mail.example.org"}
+	opt(&opts)
+	srv := New(opts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	e.t.Cleanup(func() { srv.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// checkCache verifies the cache's bookkeeping: entries parallel to the uids, each
+// mailbox's bytes the sum of its entries, the server's the sum of its mailboxes', and
+// within the budget.
+func checkCache(t *testing.T, srv *Server) {
+	t.Helper()
+	srv.mu.Lock()
+	mbs := make([]*mailbox, 0, len(srv.mailboxes))
+	for _, mb := range srv.mailboxes {
+		mbs = append(mbs, mb)
+	}
+	srv.mu.Unlock()
+	var total int64
+	for _, mb := range mbs {
+		mb.mu.Lock()
+		var sum int64
+		for _, e := range mb.envs {
+			if e != nil {
+				sum += e.bytes()
+			}
+		}
+		if len(mb.flags) != len(mb.uids) || (mb.envs != nil && len(mb.envs) != len(mb.uids)) {
+			t.Errorf("folder %d: %d uids, %d flags, %d entries", mb.key.folder, len(mb.uids), len(mb.flags), len(mb.envs))
+		}
+		if got := mb.cacheBytes.Load(); got != sum {
+			t.Errorf("folder %d: cacheBytes %d, entries take %d", mb.key.folder, got, sum)
+		}
+		mb.mu.Unlock()
+		total += sum
+	}
+	if got := srv.cacheUsed.Load(); got != total || got > srv.cacheBudget {
+		t.Errorf("cacheUsed %d, entries take %d, budget %d", got, total, srv.cacheBudget)
+	}
+}
+
+// sharedMailbox returns the server's view of a folder, or nil.
+func sharedMailbox(srv *Server, p store.Principal, folder int64) *mailbox {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.mailboxes[mailboxKey{p.AccountID, folder}]
+}
+
+func flagsOfUID(msgs []*imapclient.FetchMessageBuffer, uid goimap.UID) [][]goimap.Flag {
+	var out [][]goimap.Flag
+	for _, m := range msgs {
+		if m.UID == uid {
+			out = append(out, m.Flags)
+		}
+	}
+	return out
+}
+
+// FETCH FLAGS answered from the view shows another session's STORE at once, in the
+// FETCH response itself (RFC 9051 7.5.2), keywords included.
+func TestFetchFlagsAfterOtherSessionStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.dial("alice@example.org", nil)
+	b := e.dial("alice@example.org", nil)
+	var uids []goimap.UID
+	for _, s := range []string{"one", "two", "three"} {
+		uids = append(uids, appendMsg(t, a, "INBOX", textMessage(s, s), nil).UID)
+	}
+	for _, c := range []*imapclient.Client{a, b} {
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+	opts := &goimap.FetchOptions{UID: true, Flags: true, Envelope: true}
+	if _, err := b.Fetch(all, opts).Collect(); err != nil { // warms the cache
+		t.Fatal(err)
+	}
+	for round, op := range []*goimap.StoreFlags{
+		{Op: goimap.StoreFlagsAdd, Flags: []goimap.Flag{goimap.FlagFlagged, "$Work"}, Silent: true},
+		{Op: goimap.StoreFlagsDel, Flags: []goimap.Flag{goimap.FlagFlagged}, Silent: true},
+	} {
+		if err := a.Store(goimap.UIDSetNum(uids[1]), op, nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := b.Fetch(all, opts).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []goimap.Flag{goimap.FlagFlagged, "$Work"}
+		if round == 1 {
+			want = []goimap.Flag{"$Work"}
+		}
+		got := flagsOfUID(msgs, uids[1])
+		if len(got) == 0 {
+			t.Fatalf("round %d: no FETCH for uid %d", round, uids[1])
+		}
+		for _, fl := range got {
+			if !slices.Equal(fl, want) {
+				t.Errorf("round %d: FETCH FLAGS of uid %d: %v, want %v (all: %v)", round, uids[1], fl, want, got)
+			}
+		}
+		for _, u := range []goimap.UID{uids[0], uids[2]} {
+			for _, fl := range flagsOfUID(msgs, u) {
+				if len(fl) != 0 {
+					t.Errorf("round %d: uid %d has flags %v", round, u, fl)
+				}
+			}
+		}
+	}
+	checkCache(t, e.srv)
+}
+
+// After another session's EXPUNGE the shared cache holds nothing for the gone uid and
+// FETCH answers the rest right, every envelope with its own message.
+func TestFetchAfterExpungeByOtherSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.chunk = 3
+	a := e.dial("alice@example.org", nil)
+	b := e.dial("alice@example.org", nil)
+	subjects := map[goimap.UID]string{}
+	var uids []goimap.UID
+	for i := range 8 {
+		s := fmt.Sprintf("message %d", i)
+		u := appendMsg(t, a, "INBOX", textMessage(s, s), nil).UID
+		subjects[u] = s
+		uids = append(uids, u)
+	}
+	for _, c := range []*imapclient.Client{a, b} {
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+	opts := &goimap.FetchOptions{UID: true, Flags: true, Envelope: true, RFC822Size: true, InternalDate: true}
+	if _, err := b.Fetch(all, opts).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := e.st.FolderByRole(context.Background(), e.principal("alice@example.org"), store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := sharedMailbox(e.srv, e.principal("alice@example.org"), inbox.ID)
+	mb.mu.Lock()
+	cached := 0
+	for _, en := range mb.envs {
+		if en != nil {
+			cached++
+		}
+	}
+	mb.mu.Unlock()
+	if cached != len(uids) {
+		t.Fatalf("%d of %d envelopes cached", cached, len(uids))
+	}
+	gone := []goimap.UID{uids[0], uids[3], uids[4], uids[7]}
+	var gs goimap.UIDSet
+	for _, u := range gone {
+		gs.AddNum(u)
+	}
+	if err := a.Store(gs, deletedFlag(), nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Expunge().Collect(); err != nil {
+		t.Fatal(err)
+	}
+	mb.mu.Lock()
+	for _, u := range gone {
+		if _, ok := slices.BinarySearch(mb.uids, uint32(u)); ok {
+			t.Errorf("uid %d still in the view", u)
+		}
+	}
+	if len(mb.envs) != len(mb.uids) {
+		t.Errorf("%d entries for %d uids", len(mb.envs), len(mb.uids))
+	}
+	for i, en := range mb.envs {
+		if en != nil && en.env.Subject != subjects[goimap.UID(mb.uids[i])] {
+			t.Errorf("uid %d has the entry of %q", mb.uids[i], en.env.Subject)
+		}
+	}
+	mb.mu.Unlock()
+	checkCache(t, e.srv)
+	// b has not been told of the EXPUNGEs yet: the library sends them after its FETCH.
+	for range 2 {
+		msgs, err := b.Fetch(all, opts).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []goimap.UID
+		for _, m := range msgs {
+			if m.Envelope == nil && slices.Contains(gone, m.UID) {
+				continue // the \Deleted update queued for b, sent after its FETCH
+			}
+			got = append(got, m.UID)
+			if m.Envelope == nil || m.Envelope.Subject != subjects[m.UID] {
+				t.Errorf("uid %d: envelope %+v, want subject %q", m.UID, m.Envelope, subjects[m.UID])
+			}
+			if m.RFC822Size == 0 || m.InternalDate.IsZero() {
+				t.Errorf("uid %d: size %d, internal date %v", m.UID, m.RFC822Size, m.InternalDate)
+			}
+		}
+		want := []goimap.UID{uids[1], uids[2], uids[5], uids[6]}
+		if !slices.Equal(got, want) {
+			t.Errorf("FETCH after EXPUNGE: uids %v, want %v", got, want)
+		}
+	}
+}
+
+// A cached FETCH answers byte for byte what the store path answers, for every message
+// of the corpus: on the first FETCH (misses, filling the cache), from the cache, and
+// with the cache turned off. The store path is forced by asking for a header section
+// too, whose item is cut from its answer (fetchOne writes it last).
+func TestEnvelopeCacheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, func(o *Options) {})
+	e.srv.chunk = 4
+	files, _ := filepath.Glob("../message/testdata/*.eml")
+	if len(files) == 0 {
+		t.Skip("no corpus")
+	}
+	p := e.principal("alice@example.org")
+	ctx := context.Background()
+	// What the corpus lacks: a Sender and a Reply-To of their own, a Reply-To equal to
+	// From, more addresses than fit inline, a group, several In-Reply-To ids, other
+	// zones.
+	extra := []string{
+		"From: Ann <ann@example.org>\r\nSender: Sec <sec@example.org>\r\nReply-To: List <list@example.org>, ann@example.org\r\n" +
+			"To: a@example.org, B <b@example.org>, undisclosed-recipients:;\r\nCc: Team: c@example.org, d@example.org;\r\nBcc: e@example.org\r\n" +
+			"Subject: many\r\nDate: Tue, 03 Mar 2026 09:00:00 -0800\r\nIn-Reply-To: <x1@example.org> <x2@example.org>\r\nMessage-ID: <many@example.org>\r\n\r\nbody\r\n",
+		"From: Ann <ann@example.org>\r\nReply-To: Ann <ann@example.org>\r\nSender: Ann <ann@example.org>\r\nSubject: same\r\n" +
+			"Date: Tue, 03 Mar 2026 09:00:00 +0530\r\n\r\nbody\r\n",
+		"Subject: nothing else\r\n\r\nbody\r\n",
+	}
+	for i, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < len(extra) {
+			if _, err := e.st.Deliver(ctx, p, 0, []byte(extra[i]), store.DeliverOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		opts := store.DeliverOptions{InternalDate: time.Date(2026, 3, 1, 10, i, 0, 0, time.FixedZone("", 3600))}
+		if i%3 == 0 {
+			opts.Flags = store.FlagSeen | store.FlagAnswered
+		}
+		if i%4 == 1 {
+			opts.Keywords = []string{"$Work"}
+		}
+		if _, err := e.st.Deliver(ctx, p, 0, raw, opts); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	off := e.secondServer(func(o *Options) { o.EnvelopeCacheBytes = -1 })
+	login := `LOGIN alice@example.org "` + testPassword + `"`
+	cached, uncached := e.raw(), e.rawAt(off)
+	for _, r := range []*raw{cached, uncached} {
+		r.cmd(login)
+		r.cmd("SELECT INBOX")
+	}
+	const items = "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE"
+	// Cut each ` BODY[HEADER.FIELDS ("X-NONE")] {n}` CRLF and its n bytes.
+	storePath := cached.cmd("FETCH 1:* (%s BODY.PEEK[HEADER.FIELDS (X-NONE)])", items)
+	const cut = ` BODY[HEADER.FIELDS ("X-NONE")] {`
+	var want strings.Builder
+	for {
+		i := strings.Index(storePath, cut)
+		if i < 0 {
+			break
+		}
+		want.WriteString(storePath[:i])
+		rest := storePath[i+len(cut):]
+		var n int
+		if _, err := fmt.Sscanf(rest, "%d}\r\n", &n); err != nil {
+			t.Fatalf("store path answer: %v", err)
+		}
+		storePath = rest[strings.Index(rest, "\r\n")+2+n:]
+	}
+	want.WriteString(storePath)
+	tagged := func(s string) string { // drops the tagged completion
+		i := strings.LastIndex(strings.TrimSuffix(s, "\r\n"), "\r\n")
+		return s[:i+2]
+	}
+	wantText := tagged(want.String())
+	if n := strings.Count(wantText, " FETCH ("); n != len(files)+len(extra) {
+		t.Fatalf("the store path answered %d messages of %d:\n%s", n, len(files)+len(extra), wantText)
+	}
+	for _, c := range []struct {
+		name string
+		r    *raw
+	}{{"first (misses)", cached}, {"cached", cached}, {"again", cached}, {"cache off", uncached}} {
+		if got := tagged(c.r.cmd("FETCH 1:* (%s)", items)); got != wantText {
+			t.Errorf("%s:\n%s\nwant\n%s", c.name, got, wantText)
+		}
+	}
+	checkCache(t, e.srv)
+	if e.srv.cacheUsed.Load() == 0 {
+		t.Error("nothing was cached")
+	}
+}
+
+// A budget smaller than a mailbox: FETCH stays complete and correct, the cache stays
+// within the budget, another mailbox's FETCH evicts the least recently used cache,
+// and releasing a mailbox returns its bytes.
+func TestEnvelopeCacheBudget(t *testing.T) {
+	t.Parallel()
+	const budget = 4000 // about eight of these messages' entries
+	e := newEnvWith(t, func(o *Options) { o.EnvelopeCacheBytes = budget })
+	e.srv.chunk = 5
+	a := e.dial("alice@example.org", nil)
+	if err := a.Create("Other", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]map[goimap.UID]string{"INBOX": {}, "Other": {}}
+	for _, mbox := range []string{"INBOX", "Other"} {
+		for i := range 30 {
+			s := fmt.Sprintf("%s message %d with a longer subject line", mbox, i)
+			subjects[mbox][appendMsg(t, a, mbox, textMessage(s, s), nil).UID] = s
+		}
+	}
+	all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+	opts := &goimap.FetchOptions{UID: true, Flags: true, Envelope: true}
+	fetchAll := func(c *imapclient.Client, mbox string) {
+		t.Helper()
+		msgs, err := c.Fetch(all, opts).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 30 {
+			t.Errorf("%s: %d messages", mbox, len(msgs))
+		}
+		for _, m := range msgs {
+			if m.Envelope == nil || m.Envelope.Subject != subjects[mbox][m.UID] {
+				t.Errorf("%s uid %d: envelope %+v", mbox, m.UID, m.Envelope)
+			}
+		}
+		checkCache(t, e.srv)
+	}
+	if _, err := a.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		fetchAll(a, "INBOX")
+	}
+	used := e.srv.cacheUsed.Load()
+	if used == 0 || used > budget {
+		t.Fatalf("cache holds %d bytes, budget %d", used, budget)
+	}
+	// A second session in another mailbox: INBOX's cache (less recently used) goes.
+	b := e.dial("alice@example.org", nil)
+	if _, err := b.Select("Other", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	fetchAll(b, "Other")
+	p := e.principal("alice@example.org")
+	inbox, _ := e.st.FolderByRole(context.Background(), p, store.RoleInbox)
+	if n := sharedMailbox(e.srv, p, inbox.ID).cacheBytes.Load(); n != 0 {
+		t.Errorf("INBOX keeps %d bytes after Other's FETCH", n)
+	}
+	fetchAll(a, "INBOX")
+	// Releasing both mailboxes returns every byte.
+	for _, c := range []*imapclient.Client{a, b} {
+		if err := c.Unselect().Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.srv.cacheUsed.Load(); n != 0 {
+		t.Errorf("%d bytes still counted after the mailboxes were released", n)
+	}
+}
