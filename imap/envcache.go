@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -198,22 +199,26 @@ func (s *Server) reserveCache(n int64) bool {
 // per-entry list: an entry costs no more than it must. It takes no mailbox lock while
 // holding another.
 func (s *Server) evictCaches(keep *mailbox, need int64) {
+	type cand struct {
+		mb  *mailbox
+		use int64
+	}
 	s.mu.Lock()
-	var cands []*mailbox
+	var cands []cand
 	for _, mb := range s.mailboxes {
 		if mb != keep && mb.cacheBytes.Load() > 0 {
-			cands = append(cands, mb)
+			cands = append(cands, cand{mb, mb.lastUse.Load()})
 		}
 	}
 	s.mu.Unlock()
-	slices.SortFunc(cands, func(a, b *mailbox) int { return int(a.lastUse.Load() - b.lastUse.Load()) })
-	for _, mb := range cands {
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.use, b.use) })
+	for _, c := range cands {
 		if s.cacheUsed.Load()+need <= s.cacheBudget {
 			return
 		}
-		mb.mu.Lock()
-		mb.dropCache()
-		mb.mu.Unlock()
+		c.mb.mu.Lock()
+		c.mb.dropCache()
+		c.mb.mu.Unlock()
 	}
 }
 
@@ -274,15 +279,15 @@ func (mb *mailbox) cacheFill(ts []target, entries []*cachedMsg) {
 		if !ok {
 			continue // expunged meanwhile
 		}
-		if mb.envs == nil {
-			mb.envs = make([]*cachedMsg, len(mb.uids))
-		}
-		if mb.envs[i] != nil {
+		if mb.envs != nil && mb.envs[i] != nil {
 			continue // another session filled it
 		}
 		n := e.bytes()
 		if !s.reserveCache(n) {
 			return // full: this mailbox stops caching new entries
+		}
+		if mb.envs == nil {
+			mb.envs = make([]*cachedMsg, len(mb.uids))
 		}
 		mb.envs[i] = e
 		mb.cacheBytes.Add(n)

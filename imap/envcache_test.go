@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -411,4 +412,70 @@ func TestEnvelopeCacheBudget(t *testing.T) {
 	if n := e.srv.cacheUsed.Load(); n != 0 {
 		t.Errorf("%d bytes still counted after the mailboxes were released", n)
 	}
+}
+
+// Sessions fetching while others change the mailbox (run with -race): every answer is
+// an envelope of its own message, and the bookkeeping holds afterwards.
+func TestEnvelopeCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, func(o *Options) { o.EnvelopeCacheBytes = 6000 })
+	e.srv.chunk = 4
+	w := e.dial("alice@example.org", nil)
+	// A fresh INBOX: message i gets uid i+1, which a fetcher may see before APPEND
+	// has answered.
+	subject := func(u goimap.UID) string { return fmt.Sprintf("message %d", u-1) }
+	add := func(i int) {
+		s := fmt.Sprintf("message %d", i)
+		if u := appendMsg(t, w, "INBOX", textMessage(s, s), nil).UID; subject(u) != s {
+			t.Fatalf("message %d got uid %d", i, u)
+		}
+	}
+	for i := range 20 {
+		add(i)
+	}
+	if _, err := w.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		r := e.dial("alice@example.org", nil)
+		if _, err := r.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			all := goimap.UIDSet{goimap.UIDRange{Start: 1, Stop: 0}}
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				msgs, err := r.Fetch(all, &goimap.FetchOptions{UID: true, Flags: true, Envelope: true}).Collect()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, m := range msgs {
+					if m.Envelope != nil && m.Envelope.Subject != subject(m.UID) {
+						t.Errorf("uid %d: subject %q, want %q", m.UID, m.Envelope.Subject, subject(m.UID))
+					}
+				}
+			}
+		}()
+	}
+	for i := 20; i < 40; i++ {
+		add(i)
+		if err := w.Store(goimap.SeqSetNum(1, 3), deletedFlag(), nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Expunge().Collect(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	checkCache(t, e.srv)
 }
