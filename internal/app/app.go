@@ -273,7 +273,17 @@ func (a *App) imapServer() Server {
 		MaxMessageSize:           int64(a.Cfg.Limits.MaxMessageSize),
 		AllowPlaintextWithoutTLS: a.Cfg.Auth.AllowPlaintextWithoutTLS,
 		Hostname:                 a.Cfg.Hostname,
+		EnvelopeCacheBytes:       envelopeCacheBytes(a.Cfg.IMAP.EnvelopeCache),
 	})
+}
+
+// envelopeCacheBytes maps the configured size to imap.Options, where 0 is the default
+// and a negative size turns the cache off.
+func envelopeCacheBytes(s config.Size) int64 {
+	if s == 0 {
+		return -1
+	}
+	return int64(s)
 }
 
 func (a *App) ldapServer() Server {

@@ -83,6 +83,9 @@ type Config struct {
 	// Outbound mail: the durable queue that delivers to other servers.
 	Queue Queue `toml:"queue"`
 
+	// The IMAP front end.
+	IMAP IMAP `toml:"imap"`
+
 	// The LDAP address book.
 	LDAP LDAP `toml:"ldap"`
 
@@ -117,6 +120,17 @@ type LDAP struct {
 	// Let clients that have not bound search the address book. When false, an
 	// anonymous client reads only the Root DSE and the schema.
 	AllowAnonymous bool `toml:"allow_anonymous"`
+}
+
+// IMAP is the [imap] table.
+type IMAP struct {
+	// Memory for the envelope cache, shared by every open mailbox: the decoded
+	// ENVELOPE, INTERNALDATE and RFC822.SIZE of the messages clients fetched,
+	// about 450 bytes a message, so that listing a mailbox again reads nothing
+	// from the store. When it is full, the least recently used mailbox's cache
+	// is dropped. An integer of bytes or a string such as `"64MiB"`; `0`
+	// turns the cache off.
+	EnvelopeCache Size `toml:"envelope_cache"`
 }
 
 // ActiveSync is the [activesync] table.
@@ -352,6 +366,9 @@ func Default() *Config {
 			RetryBase:   Duration(5 * time.Minute),
 			RetryMax:    Duration(4 * time.Hour),
 			Concurrency: 8,
+		},
+		IMAP: IMAP{
+			EnvelopeCache: 64 * MiB,
 		},
 		ActiveSync: ActiveSync{
 			HeartbeatMin:   Duration(60 * time.Second),

@@ -152,6 +152,9 @@ func (c *Config) Validate() error {
 	if n := c.Queue.Concurrency; n < 1 || n > 1000 {
 		bad("queue.concurrency", "%d is not between 1 and 1000", n)
 	}
+	if c.IMAP.EnvelopeCache < 0 {
+		bad("imap.envelope_cache", "%d is negative", c.IMAP.EnvelopeCache)
+	}
 	as := c.ActiveSync
 	if as.HeartbeatMin < Duration(time.Second) {
 		bad("activesync.heartbeat_min", "must be at least 1s")
