@@ -3,6 +3,7 @@ package imap
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // corkLimit is how much response data a corked connection holds before it writes.
@@ -27,6 +28,13 @@ type corkConn struct {
 	corked bool
 	buf    []byte
 	err    error // a failed write; later writes report it
+
+	// The library sets a write deadline before every response (one per FETCH line); a
+	// deadline matters only once bytes are written, so while corked the newest one is
+	// kept and applied at the next real write: one timer update per write(2) instead
+	// of one per line.
+	deadline        time.Time
+	deadlinePending bool
 }
 
 func newCorkConn(c net.Conn) *corkConn { return &corkConn{Conn: c} }
@@ -41,14 +49,14 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
-		return c.Conn.Write(p)
+		return c.writeLocked(p)
 	}
 	if len(c.buf)+len(p) > corkLimit {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
 		if len(p) > corkLimit {
-			return c.Conn.Write(p)
+			return c.writeLocked(p)
 		}
 	}
 	if c.buf == nil {
@@ -71,11 +79,34 @@ func (c *corkConn) flush() error {
 	return c.flushLocked()
 }
 
+// SetWriteDeadline holds the deadline back while corked (see deadlinePending).
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.deadline, c.deadlinePending = t, true
+		return nil
+	}
+	c.deadlinePending = false
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// writeLocked writes p under the newest write deadline asked for.
+func (c *corkConn) writeLocked(p []byte) (int, error) {
+	if c.deadlinePending {
+		c.deadlinePending = false
+		if err := c.Conn.SetWriteDeadline(c.deadline); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(p)
+}
+
 func (c *corkConn) flushLocked() error {
 	if len(c.buf) == 0 || c.err != nil {
 		return c.err
 	}
-	_, err := c.Conn.Write(c.buf)
+	_, err := c.writeLocked(c.buf)
 	c.buf = c.buf[:0]
 	if err != nil {
 		c.err = err

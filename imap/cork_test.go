@@ -3,12 +3,15 @@ package imap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -157,5 +160,53 @@ func TestFetchResponsesBatched(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// deadlineConn records write deadlines and writes in one sequence.
+type deadlineConn struct {
+	recConn
+	events []string
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.events = append(c.events, "deadline "+t.Format(time.TimeOnly))
+	return nil
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.events = append(c.events, "write")
+	return len(p), nil
+}
+
+// While corked, the write deadlines the library sets before each response line are
+// held back: the newest goes to the connection once, right before the bytes do.
+func TestCorkConnDeadline(t *testing.T) {
+	rec := &deadlineConn{}
+	c := newCorkConn(rec)
+	at := func(s int) time.Time { return time.Date(2026, 1, 1, 10, 0, s, 0, time.UTC) }
+	c.SetWriteDeadline(at(1))
+	c.cork()
+	for i := range 50 {
+		c.SetWriteDeadline(at(10 + i))
+		fmt.Fprintf(c, "* %d FETCH (FLAGS ())\r\n", i+1)
+	}
+	c.uncork()
+	want := []string{"deadline 10:00:01", "deadline 10:00:59", "write"}
+	if strings.Join(rec.events, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("events %v, want %v", rec.events, want)
+	}
+
+	// And a deadline that passed while corked still fails the write.
+	srv, cli := net.Pipe()
+	defer cli.Close()
+	cc := newCorkConn(srv)
+	cc.cork()
+	cc.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := cc.Write([]byte("* 1 EXISTS\r\n")); err != nil {
+		t.Fatalf("corked write: %v", err)
+	}
+	if err := cc.uncork(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("flush past the deadline: %v", err)
 	}
 }
