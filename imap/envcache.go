@@ -247,6 +247,29 @@ func (mb *mailbox) indexOf(hint int, uid uint32) (int, bool) {
 	return slices.BinarySearch(mb.uids, uid)
 }
 
+// flagItems returns the messages of ts (those still in the view) that pass filter, as
+// items carrying only their uid, flags and keywords as the view has them: what SEARCH
+// needs for flag, keyword and set keys.
+func (mb *mailbox) flagItems(ts []target, filter store.MailFilter) []store.MailItem {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	out := make([]store.MailItem, 0, len(ts))
+	for _, t := range ts {
+		i, ok := mb.indexOf(int(t.seq)-1, t.uid)
+		if !ok {
+			continue
+		}
+		fl := mb.flags[i]
+		if fl&filter.Set != filter.Set || fl&filter.Unset != 0 {
+			continue
+		}
+		var it store.MailItem
+		it.UID, it.Flags, it.Keywords = t.uid, fl, mb.itemKW[t.uid]
+		out = append(out, it)
+	}
+	return out
+}
+
 // cacheFill stores fresh entries (in uid order, from one FETCH chunk) as far as the
 // budget allows; least recently used other mailboxes are evicted first.
 func (mb *mailbox) cacheFill(ts []target, entries []*cachedMsg) {

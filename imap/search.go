@@ -37,7 +37,14 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	}
 	needStructure := needsStructure(criteria)
 	filter := flagFilter(criteria)
-	uidsOnly := onlyFlagsAndSets(criteria)
+	fromView := onlyViewKeys(criteria)
+	if fromView {
+		// Bring the view forward first, so that a change committed before this command
+		// is seen, as a read of the store would see it.
+		if err := s.sel.mb.sync(s.ctx); err != nil {
+			return nil, s.imapError(err, "search")
+		}
+	}
 	if len(criteria.Body) > 0 {
 		// RFC 9051 6.4.4 BODY, through store.MatchMailUIDs's candidates.
 		if all, err = s.bodyCandidates(all, criteria.Body); err != nil {
@@ -53,17 +60,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		chunk := rest[:min(len(rest), s.srv.chunk)]
 		rest = rest[len(chunk):]
 		var items []store.MailItem
-		if uidsOnly {
-			// The filter answers every key that reads the row: only uids are needed,
-			// with the flags the filter guarantees for match to see.
-			uids, err := s.srv.opts.Store.MailUIDsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter)
-			if err != nil {
-				return nil, s.imapError(err, "search")
-			}
-			items = make([]store.MailItem, len(uids))
-			for i, u := range uids {
-				items[i].UID, items[i].Flags = u, filter.Set
-			}
+		if fromView {
+			// Flags and keywords are all the keys read: the shared view has them.
+			items = s.sel.mb.flagItems(chunk, filter)
 		} else if items, err = s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter, needStructure); err != nil {
 			return nil, s.imapError(err, "search")
 		}
@@ -132,17 +131,23 @@ func flagFilter(c *goimap.SearchCriteria) store.MailFilter {
 	return f
 }
 
-// onlyFlagsAndSets reports whether the criteria are system-flag keys and sequence or
-// uid sets only: then flagFilter answers the flags exactly and no row is needed.
-func onlyFlagsAndSets(c *goimap.SearchCriteria) bool {
+// onlyViewKeys reports whether every key of the criteria, at any depth of NOT and OR,
+// is a flag, keyword, sequence set or uid set: what the mailbox view holds, so that no
+// row needs reading.
+func onlyViewKeys(c *goimap.SearchCriteria) bool {
 	if !c.Since.IsZero() || !c.Before.IsZero() || !c.SentSince.IsZero() || !c.SentBefore.IsZero() ||
 		c.Larger > 0 || c.Smaller > 0 || len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 ||
-		len(c.Not) > 0 || len(c.Or) > 0 || c.ModSeq != nil {
+		c.ModSeq != nil {
 		return false
 	}
-	for _, fl := range append(slices.Clip(c.Flag), c.NotFlag...) {
-		if !isSystemFlag(fl) {
-			return false // \Recent or a keyword
+	for i := range c.Not {
+		if !onlyViewKeys(&c.Not[i]) {
+			return false
+		}
+	}
+	for _, or := range c.Or {
+		if !onlyViewKeys(&or[0]) || !onlyViewKeys(&or[1]) {
+			return false
 		}
 	}
 	return true

@@ -6,16 +6,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	goimap "github.com/emersion/go-imap/v2"
 
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// The fast paths of SEARCH (flags applied by the store, uid-only reads, the full-text
-// pre-filter for BODY, the copy-free ASCII matcher) give what the general evaluation
-// gives: each criterion c is compared with OR c c, which means the same and takes none
-// of them.
+// The fast paths of SEARCH (flags applied by the store, flag and keyword keys answered
+// from the mailbox view, the full-text pre-filter for BODY, the copy-free ASCII
+// matcher) give what the general evaluation gives: each criterion c is compared with
+// (OR c c) BEFORE <far future>, which means the same and takes none of them (a date key
+// reads every row). The flag keys are compared again after other routes (the store, as
+// ActiveSync changes them) changed flags and keywords behind the session's back.
 func TestSearchFastPathsMatchGeneral(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -53,7 +56,7 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 	hdr := func(k, v string) []goimap.SearchCriteriaHeaderField {
 		return []goimap.SearchCriteriaHeaderField{{Key: k, Value: v}}
 	}
-	for _, cr := range []goimap.SearchCriteria{
+	criteria := []goimap.SearchCriteria{
 		{NotFlag: []goimap.Flag{goimap.FlagSeen}},
 		{Flag: []goimap.Flag{goimap.FlagSeen}, NotFlag: []goimap.Flag{goimap.FlagFlagged}},
 		{Flag: []goimap.Flag{goimap.FlagDeleted}},
@@ -62,6 +65,7 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 		{Flag: []goimap.Flag{"$Work", goimap.FlagSeen}},
 		{Flag: []goimap.Flag{`\Recent`}},
 		{SeqNum: []goimap.SeqSet{{goimap.SeqRange{Start: 3, Stop: 9}}}, NotFlag: []goimap.Flag{goimap.FlagDeleted}},
+		{Not: []goimap.SearchCriteria{{Flag: []goimap.Flag{goimap.FlagFlagged}}}, Or: [][2]goimap.SearchCriteria{{{Flag: []goimap.Flag{"$work"}}, {NotFlag: []goimap.Flag{goimap.FlagSeen}}}}},
 		{Body: []string{"zebra"}},
 		{Body: []string{"ZEBRA", "lion"}},
 		{Body: []string{"café"}},
@@ -70,12 +74,15 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 		{Header: hdr("Subject", "REPORT"), Flag: []goimap.Flag{goimap.FlagFlagged}},
 		{Header: hdr("From", "CAROL")},
 		{Text: []string{"Zürich"}},
-	} {
+	}
+	farFuture := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	compare := func(cr goimap.SearchCriteria) {
+		t.Helper()
 		fast, err := c.UIDSearch(&cr, nil).Wait()
 		if err != nil {
 			t.Fatalf("%+v: %v", cr, err)
 		}
-		general, err := c.UIDSearch(&goimap.SearchCriteria{Or: [][2]goimap.SearchCriteria{{cr, cr}}}, nil).Wait()
+		general, err := c.UIDSearch(&goimap.SearchCriteria{Or: [][2]goimap.SearchCriteria{{cr, cr}}, Before: farFuture}, nil).Wait()
 		if err != nil {
 			t.Fatalf("OR %+v: %v", cr, err)
 		}
@@ -85,6 +92,33 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 		if len(cr.Body) > 0 && len(fast.AllUIDs()) == 0 {
 			t.Errorf("%+v found nothing", cr)
 		}
+	}
+	for _, cr := range criteria {
+		compare(cr)
+	}
+	// Flags changed through the store, not this session: the view must follow.
+	some := store.Selector{FolderID: inbox.ID, UIDs: []store.UIDRange{{First: 2, Last: 3}, {First: 5, Last: 5}, {First: 8, Last: 8}, {First: 13, Last: 13}, {First: 21, Last: 21}}}
+	if _, err := e.st.SetFlags(ctx, p, some, store.FlagsAdd, store.FlagSeen, []string{"$Work"}); err != nil {
+		t.Fatal(err)
+	}
+	more := store.Selector{FolderID: inbox.ID, UIDs: []store.UIDRange{{First: 1, Last: 1}, {First: 4, Last: 4}, {First: 9, Last: 9}, {First: 16, Last: 16}}}
+	if _, err := e.st.SetFlags(ctx, p, more, store.FlagsRemove, store.FlagSeen|store.FlagDeleted, []string{"$Work"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, cr := range criteria[:9] {
+		compare(cr)
+	}
+	unseen, err := c.UIDSearch(&goimap.SearchCriteria{NotFlag: []goimap.Flag{goimap.FlagSeen}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []goimap.UID{2, 3, 5} {
+		if slices.Contains(unseen.AllUIDs(), u) {
+			t.Errorf("uid %d marked seen through the store is still UNSEEN: %v", u, unseen.AllUIDs())
+		}
+	}
+	if !slices.Contains(unseen.AllUIDs(), 1) {
+		t.Errorf("uid 1 marked unseen through the store is not UNSEEN: %v", unseen.AllUIDs())
 	}
 }
 

@@ -111,45 +111,6 @@ func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ran
 	})
 }
 
-// MailUIDsByUID is MailRowsByUID reading only the uids: SEARCH with nothing but
-// system-flag keys (UNSEEN, DELETED, ...) and sets.
-func (s *Store) MailUIDsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter) ([]uint32, error) {
-	var out []uint32
-	err := s.snapshot(ctx, func(q *sql.Tx) error {
-		if err := s.liveFolder(ctx, q, p, folder); err != nil {
-			return err
-		}
-		st, err := s.txStmt(ctx, q, "SELECT uid FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ? AND flags & ? = ? AND flags & ? = 0 ORDER BY uid")
-		if err != nil {
-			return err
-		}
-		for _, r := range ranges {
-			last := int64(r.Last)
-			if r.Last == 0 {
-				last = 1<<32 - 1
-			}
-			rows, err := st.QueryContext(ctx, p.AccountID, folder, r.First, last, int64(filter.Set), int64(filter.Set), int64(filter.Unset))
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var uid uint32
-				if err := rows.Scan(&uid); err != nil {
-					rows.Close()
-					return err
-				}
-				out = append(out, uid)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
 // OpenMailBlob opens the message of an item read by MailRowsByUID (or any read that
 // filled its BlobHash) without reading its row again: SEARCH BODY opens every
 // message of a folder, and OpenBlob's lookup by id was a query per message.
