@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -38,52 +40,64 @@ func (s *Store) OpenMailboxView(ctx context.Context, p Principal, folder int64) 
 			return err
 		}
 		v.Folder, v.Modseq = f, f.HighestModseq
-		rows, err := q.QueryContext(ctx, "SELECT uid, flags, keywords FROM item WHERE account_id = ? AND folder_id = ? ORDER BY uid", p.AccountID, folder)
+		// Uids and flags from the item_flags index alone (the rows are large: reading
+		// them was most of a first SELECT), then sorted by uid here; keywords from the
+		// partial item_keywords index, which holds only the items that have any.
+		rows, err := q.QueryContext(ctx, "SELECT uid, flags FROM item INDEXED BY item_flags WHERE account_id = ? AND folder_id = ?", p.AccountID, folder)
 		if err != nil {
 			return err
 		}
-		var u uint32
-		var fl Flags
-		var kw string
+		type uidFlags struct {
+			uid   uint32
+			flags Flags
+		}
+		var all []uidFlags
 		for rows.Next() {
-			if err := rows.Scan(&u, &fl, &kw); err != nil {
+			var e uidFlags
+			if err := rows.Scan(&e.uid, &e.flags); err != nil {
 				rows.Close()
 				return err
 			}
-			v.UIDs = append(v.UIDs, u)
-			v.Flags = append(v.Flags, fl)
-			if kw != "" {
-				if v.ItemKeywords == nil {
-					v.ItemKeywords = map[uint32][]string{}
-				}
-				v.ItemKeywords[u] = strings.Split(kw, " ")
-			}
+			all = append(all, e)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		v.Keywords, err = distinctKeywords(ctx, q, p, folder)
-		return err
+		slices.SortFunc(all, func(a, b uidFlags) int { return cmp.Compare(a.uid, b.uid) })
+		v.UIDs = make([]uint32, len(all))
+		v.Flags = make([]Flags, len(all))
+		for i, e := range all {
+			v.UIDs[i], v.Flags[i] = e.uid, e.flags
+		}
+		rows, err = q.QueryContext(ctx, "SELECT uid, keywords FROM item INDEXED BY item_keywords WHERE account_id = ? AND folder_id = ? AND keywords <> ''", p.AccountID, folder)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var u uint32
+			var kw string
+			if err := rows.Scan(&u, &kw); err != nil {
+				rows.Close()
+				return err
+			}
+			if v.ItemKeywords == nil {
+				v.ItemKeywords = map[uint32][]string{}
+			}
+			v.ItemKeywords[u] = strings.Split(kw, " ")
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var kws []string
+		for _, k := range v.ItemKeywords {
+			kws = append(kws, k...)
+		}
+		v.Keywords = normKeywords(kws)
+		return nil
 	})
 	return v, err
-}
-
-func distinctKeywords(ctx context.Context, q *sql.Tx, p Principal, folder int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, "SELECT DISTINCT keywords FROM item WHERE account_id = ? AND folder_id = ? AND keywords <> ''", p.AccountID, folder)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var all []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		all = append(all, strings.Split(k, " ")...)
-	}
-	return normKeywords(all), rows.Err()
 }
 
 // MailItem is an item with the JSON of its delivery-time parse (message.Parsed), left
