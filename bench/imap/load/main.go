@@ -10,9 +10,9 @@
 //	        connection; every third one with \Seen. Reports msgs/s.
 //	fetch   SELECT INBOX, then UID FETCH 1:* (FLAGS ENVELOPE) -reps times; reports the
 //	        median, min and max seconds per full fetch (until the client has parsed the
-//	        whole response), the median until the response's last byte arrived (read
-//	        off the socket as it comes, so the client's parsing cannot slow the server
-//	        down) and the SELECT time.
+//	        whole response), then -reps more timed until the tagged OK arrived with the
+//	        answer held from the client meanwhile (eager.go: the server's time, the
+//	        client parsing afterwards), and the SELECT time.
 //	search  UID SEARCH by SUBJECT, FROM, BODY and UNSEEN, -reps times each; median seconds
 //	        and the number of hits.
 //	store   UID STORE 1:* +FLAGS (\Seen), -reps times (median seconds), each followed by an
@@ -264,12 +264,9 @@ func runFetch() error {
 	if err != nil {
 		return err
 	}
-	var times, arrived []float64
-	var got int
-	for range *reps {
-		t0 := time.Now()
+	fetch := func() (int, error) {
 		cmd := c.Fetch(allUIDs(), &imap.FetchOptions{UID: true, Flags: true, Envelope: true})
-		got = 0
+		got := 0
 		for {
 			m := cmd.Next()
 			if m == nil {
@@ -290,13 +287,30 @@ func runFetch() error {
 			}
 		}
 		if err := cmd.Close(); err != nil {
-			return fmt.Errorf("UID FETCH: %w", err)
+			return got, fmt.Errorf("UID FETCH: %w", err)
+		}
+		if got != int(exists) {
+			return got, fmt.Errorf("UID FETCH 1:* returned %d envelopes, SELECT said %d messages", got, exists)
+		}
+		return got, nil
+	}
+	// Client-inclusive: until the client has parsed the whole answer.
+	var times, arrived []float64
+	for range *reps {
+		t0 := time.Now()
+		if _, err := fetch(); err != nil {
+			return err
 		}
 		times = append(times, time.Since(t0).Seconds())
-		arrived = append(arrived, ec.lastArrival().Sub(t0).Seconds())
-		if got != int(exists) {
-			return fmt.Errorf("UID FETCH 1:* returned %d envelopes, SELECT said %d messages", got, exists)
+	}
+	// The server's time: until the tagged OK arrived, the client parsing only after.
+	for range *reps {
+		ec.hold()
+		t0 := time.Now()
+		if _, err := fetch(); err != nil {
+			return err
 		}
+		arrived = append(arrived, ec.taggedAt().Sub(t0).Seconds())
 	}
 	med, lo, hi := stats(times)
 	medArrived, _, _ := stats(arrived)
