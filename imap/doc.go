@@ -23,7 +23,10 @@
 //     flags and entries parallel), when the mailbox is released, or when the
 //     server-wide budget (Options.EnvelopeCacheBytes) evicts a whole mailbox's cache,
 //     least recently used first. A FETCH of only those items reads no rows for cached
-//     messages.
+//     messages, and its answer is encoded by fetchwire.go, byte for byte what the
+//     library's FetchResponseWriter would write (tested over the corpus in both
+//     UTF-8 modes), and written to the library's connection whole; that relies on
+//     the library flushing its own buffer at the end of every response line.
 //   - FETCH never re-parses a message: ENVELOPE and BODYSTRUCTURE come from the parse
 //     stored at delivery, sections are read from the blob at the stored offsets, and no
 //     read transaction is held while writing to the client.
@@ -31,7 +34,8 @@
 //   - A command's responses are corked (cork.go): written in a few large writes at its
 //     end, never held across a read from the client or outside a command.
 //   - SEARCH evaluates every key in Go (search.go); the store only narrows what is
-//     read: system-flag keys become SQL, BODY keys go through the store's full-text
+//     read: criteria of only flag, keyword and set keys are answered from the view's
+//     flags, other system-flag keys become SQL, BODY keys go through the store's full-text
 //     index (store.MatchMailUIDs) and the candidates are then checked for the
 //     substring. A deliberate difference, as with Dovecot's full-text search: a BODY
 //     string found only inside a word ("ebr" in "zebra") does not match.

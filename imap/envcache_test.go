@@ -274,6 +274,11 @@ func TestEnvelopeCacheWire(t *testing.T) {
 		"From: Ann <ann@example.org>\r\nReply-To: Ann <ann@example.org>\r\nSender: Ann <ann@example.org>\r\nSubject: same\r\n" +
 			"Date: Tue, 03 Mar 2026 09:00:00 +0530\r\n\r\nbody\r\n",
 		"Subject: nothing else\r\n\r\nbody\r\n",
+		// Quoting and literals: escapes, a subject over the library's 4,096-byte quoted
+		// limit, 8-bit address parts (quoted only under UTF8=ACCEPT or IMAP4rev2).
+		"From: \"Back\\\\slash \\\"Q\\\"\" <q@example.org>\r\nSubject: say \"hi\" \\ there\r\nMessage-ID: <a\"b@example.org>\r\n\r\nbody\r\n",
+		"From: a@example.org\r\nSubject: " + strings.Repeat("long ", 1000) + "\r\n\r\nbody\r\n",
+		"From: J\xc3\xb6rg <j\xc3\xb6rg@ex\xc3\xa4mple.org>\r\nTo: \xe5\xbc\xa0\xe4\xb8\x89@example.org\r\nSubject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\n\r\nbody\r\n",
 	}
 	for i, f := range files {
 		raw, err := os.ReadFile(f)
@@ -297,45 +302,55 @@ func TestEnvelopeCacheWire(t *testing.T) {
 		}
 	}
 	off := e.secondServer(func(o *Options) { o.EnvelopeCacheBytes = -1 })
+	library := e.secondServer(func(o *Options) { o.LibraryFetchWriter = true })
 	login := `LOGIN alice@example.org "` + testPassword + `"`
-	cached, uncached := e.raw(), e.rawAt(off)
-	for _, r := range []*raw{cached, uncached} {
-		r.cmd(login)
-		r.cmd("SELECT INBOX")
-	}
 	const items = "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE"
-	// Cut each ` BODY[HEADER.FIELDS ("X-NONE")] {n}` CRLF and its n bytes.
-	storePath := cached.cmd("FETCH 1:* (%s BODY.PEEK[HEADER.FIELDS (X-NONE)])", items)
 	const cut = ` BODY[HEADER.FIELDS ("X-NONE")] {`
-	var want strings.Builder
-	for {
-		i := strings.Index(storePath, cut)
-		if i < 0 {
-			break
-		}
-		want.WriteString(storePath[:i])
-		rest := storePath[i+len(cut):]
-		var n int
-		if _, err := fmt.Sscanf(rest, "%d}\r\n", &n); err != nil {
-			t.Fatalf("store path answer: %v", err)
-		}
-		storePath = rest[strings.Index(rest, "\r\n")+2+n:]
-	}
-	want.WriteString(storePath)
 	tagged := func(s string) string { // drops the tagged completion
 		i := strings.LastIndex(strings.TrimSuffix(s, "\r\n"), "\r\n")
 		return s[:i+2]
 	}
-	wantText := tagged(want.String())
-	if n := strings.Count(wantText, " FETCH ("); n != len(files)+len(extra) {
-		t.Fatalf("the store path answered %d messages of %d:\n%s", n, len(files)+len(extra), wantText)
-	}
-	for _, c := range []struct {
-		name string
-		r    *raw
-	}{{"first (misses)", cached}, {"cached", cached}, {"again", cached}, {"cache off", uncached}} {
-		if got := tagged(c.r.cmd("FETCH 1:* (%s)", items)); got != wantText {
-			t.Errorf("%s:\n%s\nwant\n%s", c.name, got, wantText)
+	// Once as an IMAP4rev1 client, once with IMAP4rev2 enabled (8-bit text quoted).
+	for _, enable := range []string{"", "ENABLE IMAP4rev2"} {
+		cached, uncached, lib := e.raw(), e.rawAt(off), e.rawAt(library)
+		for _, r := range []*raw{cached, uncached, lib} {
+			r.cmd(login)
+			if enable != "" {
+				r.cmd(enable)
+			}
+			r.cmd("SELECT INBOX")
+		}
+		// Cut each ` BODY[HEADER.FIELDS ("X-NONE")] {n}` CRLF and its n bytes.
+		storePath := cached.cmd("FETCH 1:* (%s BODY.PEEK[HEADER.FIELDS (X-NONE)])", items)
+		var want strings.Builder
+		for {
+			i := strings.Index(storePath, cut)
+			if i < 0 {
+				break
+			}
+			want.WriteString(storePath[:i])
+			rest := storePath[i+len(cut):]
+			var n int
+			if _, err := fmt.Sscanf(rest, "%d}\r\n", &n); err != nil {
+				t.Fatalf("store path answer: %v", err)
+			}
+			storePath = rest[strings.Index(rest, "\r\n")+2+n:]
+		}
+		want.WriteString(storePath)
+		wantText := tagged(want.String())
+		if n := strings.Count(wantText, " FETCH ("); n != len(files)+len(extra) {
+			t.Fatalf("the store path answered %d messages of %d:\n%s", n, len(files)+len(extra), wantText)
+		}
+		if !strings.Contains(wantText, "{4999}\r\n") || !strings.Contains(wantText, `"say \"hi\" \\ there"`) {
+			t.Errorf("the corpus no longer makes a literal or an escape:\n%s", wantText)
+		}
+		for _, c := range []struct {
+			name string
+			r    *raw
+		}{{"first (misses)", cached}, {"cached", cached}, {"again", cached}, {"cache off", uncached}, {"library writer", lib}} {
+			if got := tagged(c.r.cmd("FETCH 1:* (%s)", items)); got != wantText {
+				t.Errorf("%s %s:\n%s\nwant\n%s", enable, c.name, got, wantText)
+			}
 		}
 	}
 	checkCache(t, e.srv)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 
@@ -193,6 +194,14 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 		return s.imapError(err, "fetch")
 	}
 	needEntry := options.Envelope || options.InternalDate || options.RFC822Size
+	raw := s.rawConn()
+	var buf []byte
+	var quotedUTF8 bool
+	if raw != nil {
+		buf = make([]byte, 0, rawFlushAt+4<<10)
+		caps := s.conn.EnabledCaps()
+		quotedUTF8 = caps.Has(goimap.CapIMAP4rev2) || caps.Has(goimap.CapUTF8Accept)
+	}
 	rows := make([]viewRow, 0, min(len(ts), s.srv.chunk))
 	var miss []target
 	var missRows []int
@@ -235,14 +244,66 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 			}
 		}
 		for j, t := range chunk {
-			if r := &rows[j]; r.found {
+			r := &rows[j]
+			if !r.found {
+				continue
+			}
+			if raw == nil {
 				if err := s.fetchViewOne(w, t, r, options); err != nil {
 					return err
 				}
+				continue
+			}
+			buf = appendViewFetch(buf, t.clientSeq, t.uid, options, s.viewFlags(t, r), r.e, quotedUTF8)
+			if len(buf) >= rawFlushAt {
+				if err := writeRaw(raw, buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 		}
 	}
+	if raw != nil && len(buf) > 0 {
+		return writeRaw(raw, buf)
+	}
 	return nil
+}
+
+// rawFlushAt is how much of a view FETCH's answer collects before it is written.
+const rawFlushAt = 48 << 10
+
+// rawConn is where a view FETCH's answer is written, encoded by appendViewFetch, or
+// nil when the library's FetchResponseWriter writes it (Options.LibraryFetchWriter).
+// The connection is the library's own (TLS included). Writing it directly keeps the
+// order of the stream because the library's encoder flushes its buffer at the end
+// of every response line (imapwire Encoder.CRLF), so nothing of the library's is
+// pending when a command's method runs or between two of its responses; and the
+// answer is whole response lines, as the library's would be.
+func (s *session) rawConn() net.Conn {
+	if s.srv.opts.LibraryFetchWriter || s.conn == nil {
+		return nil
+	}
+	return s.conn.NetConn()
+}
+
+func writeRaw(c net.Conn, b []byte) error {
+	_, err := c.Write(b)
+	return err
+}
+
+// viewFlags is a view row's FLAGS: its system flags and keywords, and \Recent for
+// this session (IMAP4rev1).
+func (s *session) viewFlags(t target, r *viewRow) []goimap.Flag {
+	var flags []goimap.Flag
+	if len(r.kw) == 0 && r.flags < store.Flags(len(systemFlagLists)) {
+		flags = systemFlagLists[r.flags]
+	} else {
+		flags = imapFlags(r.flags, r.kw)
+	}
+	if s.sel.isRecent(t.uid) {
+		flags = append(flags, recentFlag)
+	}
+	return flags
 }
 
 // readEntries reads the messages of ts (in uid order) from the store and makes their
@@ -280,16 +341,7 @@ func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, 
 		rw.WriteUID(goimap.UID(t.uid))
 	}
 	if options.Flags {
-		var flags []goimap.Flag
-		if len(r.kw) == 0 && r.flags < store.Flags(len(systemFlagLists)) {
-			flags = systemFlagLists[r.flags]
-		} else {
-			flags = imapFlags(r.flags, r.kw)
-		}
-		if s.sel.isRecent(t.uid) {
-			flags = append(flags, recentFlag)
-		}
-		rw.WriteFlags(flags)
+		rw.WriteFlags(s.viewFlags(t, r))
 	}
 	if options.InternalDate {
 		rw.WriteInternalDate(r.e.internalDate())

@@ -39,6 +39,10 @@ type Options struct {
 	// EnvelopeCacheBytes bounds the memory of the envelope cache (envcache.go), shared
 	// by all mailboxes of the server: 0 is 64 MiB, negative turns the cache off.
 	EnvelopeCacheBytes int64
+	// LibraryFetchWriter has the library's FetchResponseWriter write the FETCH answers
+	// served from the mailbox view too, instead of appendViewFetch (tests compare the
+	// two).
+	LibraryFetchWriter bool
 }
 
 // Server is the IMAP front end. One Server may serve several listeners.
