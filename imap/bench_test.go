@@ -218,16 +218,16 @@ func BenchmarkSelectFirst(b *testing.B) {
 	}
 }
 
-// BenchmarkFetchRaw is BenchmarkFetchFlagsEnvelope with a client that parses nothing: it
-// reads the response until the tagged completion, so the figure is the server's.
-func BenchmarkFetchRaw(b *testing.B) {
+// rawBenchSession logs in to the benchmark server and selects INBOX over a plain
+// connection; until reads up to the tagged completion of tag, which must be OK.
+func rawBenchSession(b *testing.B) (conn net.Conn, until func(tag string)) {
 	conn, err := net.Dial("tcp", benchServer(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
+	b.Cleanup(func() { conn.Close() })
 	r := bufio.NewReaderSize(conn, 1<<16)
-	until := func(tag string) {
+	until = func(tag string) {
 		for {
 			line, err := r.ReadSlice('\n')
 			if err != nil && err != bufio.ErrBufferFull {
@@ -244,6 +244,13 @@ func BenchmarkFetchRaw(b *testing.B) {
 	fmt.Fprintf(conn, "a LOGIN alice@example.org %q\r\nb SELECT INBOX\r\n", testPassword)
 	until("a")
 	until("b")
+	return conn, until
+}
+
+// BenchmarkFetchRaw is BenchmarkFetchFlagsEnvelope with a client that parses nothing: it
+// reads the response until the tagged completion, so the figure is the server's.
+func BenchmarkFetchRaw(b *testing.B) {
+	conn, until := rawBenchSession(b)
 	for b.Loop() {
 		fmt.Fprintf(conn, "f UID FETCH 1:* (FLAGS ENVELOPE)\r\n")
 		until("f")
@@ -254,26 +261,7 @@ func BenchmarkFetchRaw(b *testing.B) {
 // (runtime.ReadMemStats after warming it with FETCH 1:* ENVELOPE, minus after dropping
 // it) and reports it beside the cache's own estimate.
 func BenchmarkEnvelopeCacheHeap(b *testing.B) {
-	conn, err := net.Dial("tcp", benchServer(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	r := bufio.NewReaderSize(conn, 1<<16)
-	until := func(tag string) {
-		for {
-			line, err := r.ReadSlice('\n')
-			if err != nil && err != bufio.ErrBufferFull {
-				b.Fatal(err)
-			}
-			if bytes.HasPrefix(line, []byte(tag+" ")) {
-				return
-			}
-		}
-	}
-	fmt.Fprintf(conn, "a LOGIN alice@example.org %q\r\nb SELECT INBOX\r\n", testPassword)
-	until("a")
-	until("b")
+	conn, until := rawBenchSession(b)
 	srv := benchOnce.srv
 	var mb *mailbox
 	srv.mu.Lock()
