@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"testing"
@@ -114,5 +115,35 @@ func TestTLS(t *testing.T) {
 	}
 	if _, err := c3.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
+	}
+
+	// FETCH answered from the mailbox view (written around the library's writer) goes
+	// through TLS on both kinds of connection.
+	acct, err := st.AccountByEmail(ctx, "alice@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := store.Principal{AccountID: acct.ID}
+	for i := range 5 {
+		raw := fmt.Sprintf("From: Bob <bob@example.net>\r\nSubject: secret %d\r\n\r\nbody\r\n", i)
+		if _, err := st.Deliver(ctx, p, 0, []byte(raw), store.DeliverOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, c := range map[string]*imapclient.Client{"STARTTLS": c2, "imaps": c3} {
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // misses, then from the cache
+			msgs, err := c.Fetch(goimap.SeqSet{goimap.SeqRange{Start: 1, Stop: 0}}, &goimap.FetchOptions{UID: true, Flags: true, Envelope: true}).Collect()
+			if err != nil || len(msgs) != 5 {
+				t.Fatalf("%s: FETCH: %d messages, %v", name, len(msgs), err)
+			}
+			for i, m := range msgs {
+				if m.Envelope == nil || m.Envelope.Subject != fmt.Sprintf("secret %d", i) {
+					t.Errorf("%s: message %d: %+v", name, i+1, m.Envelope)
+				}
+			}
+		}
 	}
 }
