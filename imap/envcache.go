@@ -286,7 +286,13 @@ func (mb *mailbox) cacheFill(ts []target, entries []*cachedMsg) {
 	if need == 0 {
 		return
 	}
-	if s.cacheUsed.Load()+need > s.cacheBudget {
+	mb.mu.Lock()
+	// A mailbox whose whole cache would not fit in the budget even alone evicts no
+	// other: it takes what is free. Otherwise every FETCH of it would empty the other
+	// mailboxes' caches and still miss for its own rest.
+	fitsAlone := need/int64(len(entries))*int64(len(mb.uids)) <= s.cacheBudget
+	mb.mu.Unlock()
+	if s.cacheUsed.Load()+need > s.cacheBudget && fitsAlone {
 		s.evictCaches(mb, need)
 	}
 	mb.mu.Lock()

@@ -371,9 +371,11 @@ func TestEnvelopeCacheBudget(t *testing.T) {
 	if err := a.Create("Other", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	// INBOX is larger than the budget, Other fits in it.
 	subjects := map[string]map[goimap.UID]string{"INBOX": {}, "Other": {}}
+	count := map[string]int{"INBOX": 30, "Other": 4}
 	for _, mbox := range []string{"INBOX", "Other"} {
-		for i := range 30 {
+		for i := range count[mbox] {
 			s := fmt.Sprintf("%s message %d with a longer subject line", mbox, i)
 			subjects[mbox][appendMsg(t, a, mbox, textMessage(s, s), nil).UID] = s
 		}
@@ -386,7 +388,7 @@ func TestEnvelopeCacheBudget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs) != 30 {
+		if len(msgs) != count[mbox] {
 			t.Errorf("%s: %d messages", mbox, len(msgs))
 		}
 		for _, m := range msgs {
@@ -417,7 +419,18 @@ func TestEnvelopeCacheBudget(t *testing.T) {
 	if n := sharedMailbox(e.srv, p, inbox.ID).cacheBytes.Load(); n != 0 {
 		t.Errorf("INBOX keeps %d bytes after Other's FETCH", n)
 	}
-	fetchAll(a, "INBOX")
+	// INBOX, which cannot fit, takes only what is free: Other keeps its cache.
+	other, _ := e.st.FolderByPath(context.Background(), p, "Other")
+	otherBytes := sharedMailbox(e.srv, p, other.ID).cacheBytes.Load()
+	if otherBytes == 0 {
+		t.Fatal("Other's FETCH cached nothing")
+	}
+	for range 2 {
+		fetchAll(a, "INBOX")
+	}
+	if n := sharedMailbox(e.srv, p, other.ID).cacheBytes.Load(); n != otherBytes {
+		t.Errorf("Other holds %d bytes after INBOX's FETCHes, had %d: the larger-than-budget INBOX evicted it", n, otherBytes)
+	}
 	// Releasing both mailboxes returns every byte.
 	for _, c := range []*imapclient.Client{a, b} {
 		if err := c.Unselect().Wait(); err != nil {

@@ -128,8 +128,9 @@ type IMAP struct {
 	// ENVELOPE, INTERNALDATE and RFC822.SIZE of the messages clients fetched,
 	// about 450 bytes a message, so that listing a mailbox again reads nothing
 	// from the store. When it is full, the least recently used mailbox's cache
-	// is dropped. An integer of bytes or a string such as `"64MiB"`; `0`
-	// turns the cache off.
+	// is dropped; a mailbox too large for the whole budget uses only what is
+	// free. An integer of bytes or a string such as `"64MiB"`; `0` turns the
+	// cache off.
 	EnvelopeCache Size `toml:"envelope_cache"`
 }
 
