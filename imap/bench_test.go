@@ -340,3 +340,13 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFetchHeadersRaw is the header fetch Thunderbird sends when it syncs a folder
+// (the fields its message list shows), read without parsing, as BenchmarkFetchRaw.
+func BenchmarkFetchHeadersRaw(b *testing.B) {
+	conn, until := rawBenchSession(b)
+	for b.Loop() {
+		fmt.Fprintf(conn, "f UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])\r\n")
+		until("f")
+	}
+}

@@ -157,8 +157,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 	}
 	// In chunks: memory stays bounded on a 100,000-message FETCH 1:*, and each chunk's
 	// read transaction ends before its responses are written (§2 invariant 1).
+	chunk := s.srv.chunk
+	if needsMessage(options) {
+		chunk = min(chunk, messageChunk) // a chunk holds its messages' bytes
+	}
 	for len(ts) > 0 {
-		n := min(len(ts), s.srv.chunk)
+		n := min(len(ts), chunk)
 		if err := s.fetchChunk(w, ts[:n], options, needStructure, markSeen); err != nil {
 			return err
 		}
@@ -312,7 +316,11 @@ func (s *session) viewFlags(t target, r *viewRow) []goimap.Flag {
 func (s *session) readEntries(ts []target, withEnvelope bool) ([]*cachedMsg, error) {
 	out := make([]*cachedMsg, len(ts))
 	j := 0
-	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, withEnvelope, func(it *store.MailItem) error {
+	var cols store.MailCols
+	if withEnvelope {
+		cols = store.WithStructure
+	}
+	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, cols, func(it *store.MailItem) error {
 		for j < len(ts) && ts[j].uid < it.UID {
 			j++
 		}
@@ -358,6 +366,15 @@ func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, 
 // defaultChunk is how many messages FETCH and SEARCH read per store query.
 const defaultChunk = 500
 
+// messageChunk is the chunk when the messages' bytes come with the rows (at most
+// store.DefaultInlineBlobMax each): a few MiB at most.
+const messageChunk = 100
+
+// needsMessage reports whether a FETCH reads the messages themselves.
+func needsMessage(o *goimap.FetchOptions) bool {
+	return len(o.BodySection) > 0 || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
+}
+
 // fetchRow is one message of a FETCH chunk: its row and its stored parse, decoded as
 // the row was read (the envelope alone when nothing else of it is asked for).
 type fetchRow struct {
@@ -368,9 +385,17 @@ type fetchRow struct {
 func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions, needStructure, markSeen bool) error {
 	envOnly := options.BodyStructure == nil && len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0
 	items := make([]fetchRow, 0, len(ts))
-	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, needStructure, func(it *store.MailItem) error {
+	var cols store.MailCols
+	if needStructure {
+		cols = store.WithStructure
+	}
+	if needsMessage(options) {
+		cols |= store.WithMessage // the bytes of a small message come with its row
+	}
+	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, cols, func(it *store.MailItem) error {
 		r := fetchRow{MailItem: *it}
 		r.Structure = nil // the driver's memory, gone after this call
+		r.Message = bytes.Clone(it.Message)
 		if len(it.Structure) > 0 {
 			r.parsed = s.decodeStructure(it, envOnly)
 		}

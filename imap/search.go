@@ -36,6 +36,14 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		maxUID, maxSeq = all[n-1].uid, all[n-1].clientSeq
 	}
 	needStructure := needsStructure(criteria)
+	var cols store.MailCols
+	chunkSize := s.srv.chunk
+	if needStructure {
+		// Such keys read the message too (the header, the text): a small one comes
+		// with its row.
+		cols = store.WithStructure | store.WithMessage
+		chunkSize = min(chunkSize, messageChunk)
+	}
 	filter := flagFilter(criteria)
 	fromView := onlyViewKeys(criteria)
 	if fromView {
@@ -57,13 +65,13 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	var saved []uint32
 	// In chunks, like FETCH: bounded memory, no read transaction across the evaluation.
 	for rest := all; len(rest) > 0; {
-		chunk := rest[:min(len(rest), s.srv.chunk)]
+		chunk := rest[:min(len(rest), chunkSize)]
 		rest = rest[len(chunk):]
 		var items []store.MailItem
 		if fromView {
 			// Flags and keywords are all the keys read: the shared view has them.
 			items = s.sel.mb.flagItems(chunk, filter)
-		} else if items, err = s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter, needStructure); err != nil {
+		} else if items, err = s.srv.opts.Store.MailRowsByUID(s.ctx, s.p, s.sel.folder.ID, uidRanges(chunk), filter, cols); err != nil {
 			return nil, s.imapError(err, "search")
 		}
 		byUID := make(map[uint32]*store.MailItem, len(items))

@@ -185,3 +185,44 @@ func TestInlineBlobLimitChange(t *testing.T) {
 		}
 	}
 }
+
+// Read WithMessage, a small message's bytes come with its row and a large one is
+// known to be a file; OpenMailBlob reads both right without asking again.
+func TestMailRowsWithMessage(t *testing.T) {
+	ctx := context.Background()
+	s, a := openStoreWith(t, Options{Dir: t.TempDir()})
+	p := Principal{AccountID: a.ID}
+	small := sizedMessage("small", 1500)
+	large := sizedMessage("large", DefaultInlineBlobMax+100)
+	inbox, _ := s.FolderByRole(ctx, p, RoleInbox)
+	var want [][]byte
+	for _, raw := range [][]byte{small, large, {}} {
+		if _, err := s.Deliver(ctx, p, inbox.ID, raw, DeliverOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, raw)
+	}
+	rows, err := s.MailRowsByUID(ctx, p, inbox.ID, []UIDRange{{First: 1}}, MailFilter{}, WithMessage)
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	if !bytes.Equal(rows[0].Message, small) || rows[1].Message != nil || rows[2].Message == nil || len(rows[2].Message) != 0 {
+		t.Errorf("messages with the rows: %d bytes, %v, %v", len(rows[0].Message), rows[1].Message != nil, rows[2].Message)
+	}
+	for i := range rows {
+		b, err := s.OpenMailBlob(ctx, p, &rows[i])
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		got, _ := io.ReadAll(b)
+		b.Close()
+		if !bytes.Equal(got, want[i]) || b.Size() != int64(len(want[i])) {
+			t.Errorf("row %d: read %d bytes (size %d), want %d", i, len(got), b.Size(), len(want[i]))
+		}
+	}
+	// Without WithMessage nothing comes with the rows.
+	rows, _ = s.MailRowsByUID(ctx, p, inbox.ID, []UIDRange{{First: 1}}, MailFilter{}, 0)
+	if rows[0].Message != nil {
+		t.Error("message bytes read without WithMessage")
+	}
+}

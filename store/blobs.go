@@ -157,6 +157,14 @@ func (s *Store) openBlob(ctx context.Context, hash string) (Blob, error) {
 	if inRow {
 		return rowBlob{bytes.NewReader(data)}, nil
 	}
+	return s.openBlobFile(hash, size)
+}
+
+// openBlobFile opens a blob known to be a file, of the given size.
+func (s *Store) openBlobFile(hash string, size int64) (Blob, error) {
+	if !validHash(hash) {
+		return nil, ErrNotFound
+	}
 	f, err := os.Open(s.blobs.path(hash))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("store: blob %s missing: %w", hash, ErrNotFound)

@@ -18,6 +18,18 @@ import (
 // mailRowCols are the columns MailRowsByUID fills.
 const mailRowCols = `id, uid, flags, keywords, internal_date, size, sent_date, subject, from_addr, coalesce(blob_hash, '')`
 
+// MailCols says what MailRowsByUID and ScanMailRows read beyond the fixed columns.
+type MailCols int
+
+const (
+	// WithStructure reads the stored parse (MailItem.Structure).
+	WithStructure MailCols = 1 << iota
+	// WithMessage reads the message's bytes along with the row when its blob is kept
+	// in the blob row (MailItem.Message), so that OpenMailBlob needs no query: FETCH of
+	// sections and SEARCH BODY open every message they read.
+	WithMessage
+)
+
 // MailFilter narrows MailRowsByUID to items whose flags have every bit of Set and no
 // bit of Unset (SEARCH's system-flag keys, answered by SQL).
 type MailFilter struct {
@@ -27,12 +39,13 @@ type MailFilter struct {
 // MailRowsByUID reads the items of a folder whose uids lie in the ranges (sorted and
 // disjoint, each read in uid order) and that pass the filter. Only these fields of
 // Item are set: ID, AccountID, FolderID, Class, UID, Flags, Keywords, InternalDate,
-// Size, SentDate, Subject, From and BlobHash; Structure is set when withStructure is.
-func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, withStructure bool) ([]MailItem, error) {
+// Size, SentDate, Subject, From and BlobHash; Structure and Message as cols say.
+func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, cols MailCols) ([]MailItem, error) {
 	var out []MailItem
-	err := s.ScanMailRows(ctx, p, folder, ranges, filter, withStructure, func(it *MailItem) error {
+	err := s.ScanMailRows(ctx, p, folder, ranges, filter, cols, func(it *MailItem) error {
 		mi := *it
 		mi.Structure = bytes.Clone(it.Structure)
+		mi.Message = bytes.Clone(it.Message)
 		out = append(out, mi)
 		return nil
 	})
@@ -43,13 +56,20 @@ func (s *Store) MailRowsByUID(ctx context.Context, p Principal, folder int64, ra
 // read snapshot: fn must not write to the network (§2: never hold a read transaction
 // while writing to the network), and it.Structure is the driver's memory, valid only
 // until fn returns (FETCH decodes the envelope out of it without copying the whole
-// structure). An error from fn ends the scan.
-func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, withStructure bool, fn func(it *MailItem) error) error {
-	cols := mailRowCols
+// structure); so is it.Message. An error from fn ends the scan.
+func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ranges []UIDRange, filter MailFilter, cols MailCols, fn func(it *MailItem) error) error {
+	withStructure, withMessage := cols&WithStructure != 0, cols&WithMessage != 0
+	sel := mailRowCols
 	if withStructure {
-		cols += ", structure"
+		sel += ", structure"
 	}
-	query := "SELECT " + cols + " FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ?"
+	if withMessage {
+		// Whether the blob row holds the bytes (a zero-length message is bytes too),
+		// and the bytes.
+		sel += ", coalesce((SELECT data IS NOT NULL FROM blob WHERE blob.hash = item.blob_hash), 0)" +
+			", (SELECT data FROM blob WHERE blob.hash = item.blob_hash)"
+	}
+	query := "SELECT " + sel + " FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ?"
 	if filter.Set != 0 || filter.Unset != 0 {
 		query += " AND flags & ? = ? AND flags & ? = 0"
 	}
@@ -65,10 +85,14 @@ func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ran
 		var mi MailItem
 		var keywords string
 		var idate, sdate int64
-		var structure sql.RawBytes
+		var structure, message sql.RawBytes
+		var inRow bool
 		dest := []any{&mi.ID, &mi.UID, &mi.Flags, &keywords, &idate, &mi.Size, &sdate, &mi.Subject, &mi.From, &mi.BlobHash}
 		if withStructure {
 			dest = append(dest, &structure)
+		}
+		if withMessage {
+			dest = append(dest, &inRow, &message)
 		}
 		for _, r := range ranges {
 			last := int64(r.Last)
@@ -97,6 +121,15 @@ func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ran
 				if withStructure && len(structure) > 0 {
 					mi.Structure = structure
 				}
+				if withMessage {
+					mi.messageRead = true
+					if inRow {
+						mi.Message = message
+						if mi.Message == nil {
+							mi.Message = []byte{}
+						}
+					}
+				}
 				if err := fn(&mi); err != nil {
 					rows.Close()
 					return err
@@ -113,13 +146,19 @@ func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ran
 
 // OpenMailBlob opens the message of an item read by MailRowsByUID (or any read that
 // filled its BlobHash) without reading its row again: SEARCH BODY opens every
-// message of a folder, and OpenBlob's lookup by id was a query per message.
+// message of a folder, and OpenBlob's lookup by id was a query per message. An item
+// read WithMessage needs no query at all: its bytes came with the row, or it is a file.
 func (s *Store) OpenMailBlob(ctx context.Context, p Principal, it *MailItem) (Blob, error) {
 	if it.AccountID != p.AccountID {
 		return nil, fmt.Errorf("item %d: %w", it.ID, ErrNotFound)
 	}
-	if it.BlobHash == "" {
+	switch {
+	case it.BlobHash == "":
 		return s.OpenBlob(ctx, p, it.ID)
+	case it.Message != nil:
+		return rowBlob{bytes.NewReader(it.Message)}, nil
+	case it.messageRead:
+		return s.openBlobFile(it.BlobHash, it.Size)
 	}
 	return s.openBlob(ctx, it.BlobHash)
 }

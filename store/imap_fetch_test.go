@@ -35,7 +35,7 @@ func TestIMAPNarrowReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	narrow, err := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, true)
+	narrow, err := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, store.WithStructure)
 	if err != nil || len(narrow) != len(full) {
 		t.Fatalf("narrow read: %d rows, %v", len(narrow), err)
 	}
@@ -51,7 +51,7 @@ func TestIMAPNarrowReads(t *testing.T) {
 	// ScanMailRows hands out the same rows; an error from the callback ends the scan.
 	var scanned int
 	stop := errors.New("stop")
-	err = st.ScanMailRows(ctx, pa, inbox.ID, all, store.MailFilter{}, true, func(it *store.MailItem) error {
+	err = st.ScanMailRows(ctx, pa, inbox.ID, all, store.MailFilter{}, store.WithStructure, func(it *store.MailItem) error {
 		if it.UID != full[scanned].UID || string(it.Structure) != string(full[scanned].Structure) {
 			t.Errorf("scan row %d: uid %d", scanned, it.UID)
 		}
@@ -85,13 +85,13 @@ func TestIMAPNarrowReads(t *testing.T) {
 	if _, err := st.OpenMailBlob(ctx, pb, &narrow[0]); err == nil {
 		t.Error("another account opened the blob")
 	}
-	if rows, _ := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, false); len(rows) != 4 || rows[0].Structure != nil {
+	if rows, _ := st.MailRowsByUID(ctx, pa, inbox.ID, all, store.MailFilter{}, 0); len(rows) != 4 || rows[0].Structure != nil {
 		t.Errorf("without structure: %+v", rows)
 	}
 	// The flag filter: seen and not flagged; then unseen.
 	got := func(f store.MailFilter, ranges []store.UIDRange) []uint32 {
 		t.Helper()
-		rows, err := st.MailRowsByUID(ctx, pa, inbox.ID, ranges, f, false)
+		rows, err := st.MailRowsByUID(ctx, pa, inbox.ID, ranges, f, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestIMAPNarrowReads(t *testing.T) {
 		t.Errorf("expunged: %+v", d.Removed)
 	}
 	// Another principal reaches nothing.
-	if _, err := st.MailRowsByUID(ctx, pb, inbox.ID, all, store.MailFilter{}, true); err == nil {
+	if _, err := st.MailRowsByUID(ctx, pb, inbox.ID, all, store.MailFilter{}, store.WithStructure); err == nil {
 		t.Error("another account read the rows")
 	}
 	if _, err := st.MailFlagDelta(ctx, pb, inbox.ID, 0); err == nil {

@@ -105,6 +105,10 @@ func (s *Store) OpenMailboxView(ctx context.Context, p Principal, folder int64) 
 type MailItem struct {
 	Item
 	Structure []byte
+	// Message is the message's bytes when read WithMessage and its blob is kept in
+	// its row (nil for a file); messageRead says it was read so.
+	Message     []byte
+	messageRead bool
 }
 
 // MailItemsByUID reads the items of a folder whose uids lie in the ranges (each range
