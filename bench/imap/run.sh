@@ -7,6 +7,8 @@
 #      synchronous=FULL; Dovecot: maildir with mail_fsync=always): msgs/s, and the
 #      server's CPU seconds over the run.
 #   2. SELECT INBOX, then UID FETCH 1:* (FLAGS ENVELOPE) REPS times: median per full fetch.
+#   2b. Thunderbird's header FETCH (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (...)]),
+#      timed the same two ways (not a target of the issue; what Thunderbird sends).
 #   3. UID SEARCH by SUBJECT, FROM, BODY, UNSEEN (median of REPS each), then
 #      UID STORE 1:* +FLAGS (\Seen) (median of REPS, each undone untimed with -FLAGS.SILENT).
 #   4. CONNS (default 200) connections, each logged in, INBOX selected, in IDLE: server
@@ -274,6 +276,11 @@ bench_server() { # gatehouse|dovecot
 	# the answer arrives, k with the answer held until its tagged OK)
 	R[$srv.fetch_cpu]=$(awk -v a="$c0" -v b="$c1" -v c="$c2" -v n="$cpu_reps" 'BEGIN { printf "%.1f", ((c - b) - (b - a)) * 1000 / (2 * n) }')
 
+	# Thunderbird's header FETCH for its message list (not an issue target).
+	run_load "$srv" "$port" headers -reps "$reps"
+	line=$(grep '^RESULT' "$work/$srv-headers.out")
+	R[$srv.headers]=$(field "$line" median) R[$srv.headers_arrived]=$(field "$line" arrived_median)
+
 	run_load "$srv" "$port" search -reps "$reps"
 	local k
 	for k in subject from body unseen; do
@@ -430,6 +437,8 @@ $(row "SELECT INBOX, $total msgs (ms)" "$(ms "${R[gatehouse.select]}")" "$(ms "$
 $(row "UID FETCH 1:* (FLAGS ENVELOPE), $total (ms, med)" "$(ms "${R[gatehouse.fetch]}")" "$(ms "${R[dovecot.fetch]}")" "%.2f" lower)
 $(row "  answer complete (tagged OK), $total (ms, med)" "$(ms "${R[gatehouse.fetch_arrived]}")" "$(ms "${R[dovecot.fetch_arrived]}")" "%.2f" lower)
 $(row "  server CPU per FETCH, $total (ms, mean of $cpu_reps)" "${R[gatehouse.fetch_cpu]}" "${R[dovecot.fetch_cpu]}" "%.1f" lower)
+$(row "Thunderbird's header FETCH, $total (ms, med)" "$(ms "${R[gatehouse.headers]}")" "$(ms "${R[dovecot.headers]}")" "%.2f" lower)
+$(row "  answer complete (tagged OK), $total (ms, med)" "$(ms "${R[gatehouse.headers_arrived]}")" "$(ms "${R[dovecot.headers_arrived]}")" "%.2f" lower)
 $(row "UID SEARCH SUBJECT quarterly (ms, med)" "$(ms "${R[gatehouse.search_subject]}")" "$(ms "${R[dovecot.search_subject]}")" "%.2f" lower)
 $(row "UID SEARCH FROM carol (ms, med)" "$(ms "${R[gatehouse.search_from]}")" "$(ms "${R[dovecot.search_from]}")" "%.2f" lower)
 $(row "UID SEARCH BODY zebra (ms, med)" "$(ms "${R[gatehouse.search_body]}")" "$(ms "${R[dovecot.search_body]}")" "%.2f" lower)

@@ -13,6 +13,8 @@
 //	        whole response), then -reps more timed until the tagged OK arrived with the
 //	        answer held from the client meanwhile (eager.go: the server's time, the
 //	        client parsing afterwards), and the SELECT time.
+//	headers as fetch, with the header FETCH Thunderbird sends to sync a folder: UID
+//	        RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc ... Reply-To)].
 //	search  UID SEARCH by SUBJECT, FROM, BODY and UNSEEN, -reps times each; median seconds
 //	        and the number of hits.
 //	store   UID STORE 1:* +FLAGS (\Seen), -reps times (median seconds), each followed by an
@@ -36,6 +38,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -80,7 +83,9 @@ func main() {
 	case "append":
 		err = runAppend()
 	case "fetch":
-		err = runFetch()
+		err = runFetch(false)
+	case "headers":
+		err = runFetch(true)
 	case "search":
 		err = runSearch()
 	case "store":
@@ -254,7 +259,12 @@ func stats(xs []float64) (med, lo, hi float64) {
 	return med, s[0], s[len(s)-1]
 }
 
-func runFetch() error {
+// thunderbirdHeaders are the fields Thunderbird fetches for its message list when it
+// syncs a folder (BODY.PEEK[HEADER.FIELDS (...)] with UID, RFC822.SIZE and FLAGS).
+var thunderbirdHeaders = []string{"From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "Priority",
+	"X-Priority", "References", "Newsgroups", "In-Reply-To", "Content-Type", "Reply-To"}
+
+func runFetch(headers bool) error {
 	c, ec, err := dialEager()
 	if err != nil {
 		return err
@@ -264,25 +274,37 @@ func runFetch() error {
 	if err != nil {
 		return err
 	}
+	opts := &imap.FetchOptions{UID: true, Flags: true, Envelope: true}
+	test, what := "fetch", "envelopes"
+	if headers {
+		opts = &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{
+			{Specifier: imap.PartSpecifierHeader, HeaderFields: thunderbirdHeaders, Peek: true},
+		}}
+		test, what = "headers", "header sections"
+	}
 	fetch := func() (int, error) {
-		cmd := c.Fetch(allUIDs(), &imap.FetchOptions{UID: true, Flags: true, Envelope: true})
+		cmd := c.Fetch(allUIDs(), opts)
 		got := 0
 		for {
 			m := cmd.Next()
 			if m == nil {
 				break
 			}
-			env := false
+			ok := false
 			for {
 				it := m.Next()
 				if it == nil {
 					break
 				}
-				if e, ok := it.(imapclient.FetchItemDataEnvelope); ok && e.Envelope != nil {
-					env = true
+				switch it := it.(type) {
+				case imapclient.FetchItemDataEnvelope:
+					ok = it.Envelope != nil
+				case imapclient.FetchItemDataBodySection:
+					b, err := io.ReadAll(it.Literal)
+					ok = err == nil && len(b) > 0
 				}
 			}
-			if env {
+			if ok {
 				got++
 			}
 		}
@@ -290,7 +312,7 @@ func runFetch() error {
 			return got, fmt.Errorf("UID FETCH: %w", err)
 		}
 		if got != int(exists) {
-			return got, fmt.Errorf("UID FETCH 1:* returned %d envelopes, SELECT said %d messages", got, exists)
+			return got, fmt.Errorf("UID FETCH 1:* returned %d %s, SELECT said %d messages", got, what, exists)
 		}
 		return got, nil
 	}
@@ -314,8 +336,8 @@ func runFetch() error {
 	}
 	med, lo, hi := stats(times)
 	medArrived, _, _ := stats(arrived)
-	fmt.Printf("RESULT test=fetch messages=%d select_seconds=%.4f reps=%d median=%.4f min=%.4f max=%.4f arrived_median=%.4f\n",
-		exists, sel, *reps, med, lo, hi, medArrived)
+	fmt.Printf("RESULT test=%s messages=%d select_seconds=%.4f reps=%d median=%.4f min=%.4f max=%.4f arrived_median=%.4f\n",
+		test, exists, sel, *reps, med, lo, hi, medArrived)
 	return nil
 }
 
