@@ -3,6 +3,7 @@ package imap
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -326,4 +327,104 @@ func (d *envDecoder) parsed() (message.Envelope, bool) {
 	}
 	e := d.envelope()
 	return e, d.err == nil
+}
+
+// decodeRoot reads what a FETCH of top-level sections needs out of a stored
+// structure: the envelope and the top-level entity's offsets (headerStart, bodyStart,
+// end, size), skipping the root's other members and stopping there (its children and
+// what follows are not read). Thunderbird's header FETCH on a whole folder spent a
+// third of its time decoding every part of every structure. Like decodeEnvelope, any
+// shape it does not expect falls back to encoding/json of the whole structure.
+func decodeRoot(structure []byte) (*message.Parsed, error) {
+	if p, ok := decodeRootFast(structure); ok {
+		return p, nil
+	}
+	p := new(message.Parsed)
+	if err := json.Unmarshal(structure, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func decodeRootFast(structure []byte) (*message.Parsed, bool) {
+	d := envDecoder{b: structure}
+	env, ok := d.parsed()
+	if !ok {
+		return nil, false
+	}
+	root := new(message.Part)
+	d.expect(',')
+	if d.str() != "structure" {
+		d.fail()
+	}
+	d.expect(':')
+	d.object(func(key string) {
+		switch key {
+		case "headerStart":
+			root.HeaderStart = d.number()
+		case "bodyStart":
+			root.BodyStart = d.number()
+		case "end":
+			root.End = d.number()
+		case "size":
+			root.Size = d.number()
+		default:
+			d.skip()
+		}
+	})
+	return &message.Parsed{Envelope: env, Structure: root}, d.err == nil
+}
+
+// number reads a non-negative integer, as encoding/json writes an int64 offset.
+func (d *envDecoder) number() int64 {
+	d.space()
+	start := d.i
+	var n int64
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' && d.i-start < 18 {
+		n = n*10 + int64(d.b[d.i]-'0')
+		d.i++
+	}
+	if d.i == start || d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.fail()
+	}
+	return n
+}
+
+// skip passes over one value of any kind.
+func (d *envDecoder) skip() {
+	switch c := d.peek(); {
+	case c == '"':
+		d.str()
+	case c == '{':
+		d.object(func(string) { d.skip() })
+	case c == '[':
+		d.i++
+		if d.peek() == ']' {
+			d.i++
+			return
+		}
+		for d.err == nil {
+			d.skip()
+			switch d.peek() {
+			case ',':
+				d.i++
+			case ']':
+				d.i++
+				return
+			default:
+				d.fail()
+			}
+		}
+	case c == 't' || c == 'f':
+		d.boolean()
+	case c == 'n' && len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null":
+		d.i += 4
+	case c == '-' || c >= '0' && c <= '9':
+		d.i++
+		for d.i < len(d.b) && strings.IndexByte("0123456789.eE+-", d.b[d.i]) >= 0 {
+			d.i++
+		}
+	default:
+		d.fail()
+	}
 }

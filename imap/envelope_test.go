@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -184,4 +185,82 @@ func TestFetchEnvelopeFastPathOverCorpus(t *testing.T) {
 			t.Errorf("uid %d:\n fast %+v\n full %+v", fast[i].UID, fast[i].Envelope, full[i].Envelope)
 		}
 	}
+	// Top-level sections (decodeRoot) against the same with BODYSTRUCTURE (the whole
+	// parse): Thunderbird's header fields, the header, the text, the whole message.
+	sections := []*goimap.FetchItemBodySection{
+		{Specifier: goimap.PartSpecifierHeader, HeaderFields: []string{"From", "Subject", "Date", "Content-Type"}, Peek: true},
+		{Specifier: goimap.PartSpecifierHeader, HeaderFieldsNot: []string{"Received"}, Peek: true},
+		{Specifier: goimap.PartSpecifierHeader, Peek: true},
+		{Specifier: goimap.PartSpecifierText, Peek: true, Partial: &goimap.SectionPartial{Offset: 3, Size: 40}},
+		{Peek: true},
+	}
+	root, err := c.Fetch(all, &goimap.FetchOptions{UID: true, Envelope: true, BodySection: sections}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := c.Fetch(all, &goimap.FetchOptions{UID: true, Envelope: true, BodySection: sections, BodyStructure: &goimap.FetchItemBodyStructure{}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(root) != len(files) || len(whole) != len(files) {
+		t.Fatalf("%d and %d messages, want %d", len(root), len(whole), len(files))
+	}
+	for i := range root {
+		if !reflect.DeepEqual(root[i].Envelope, whole[i].Envelope) {
+			t.Errorf("uid %d: envelope %+v, want %+v", root[i].UID, root[i].Envelope, whole[i].Envelope)
+		}
+		for _, bs := range sections {
+			got, want := root[i].FindBodySection(bs), whole[i].FindBodySection(bs)
+			if got == nil || !bytes.Equal(got, want) {
+				t.Errorf("uid %d %+v: %q, want %q", root[i].UID, bs, got, want)
+			}
+		}
+	}
+}
+
+// sameRoot reports whether got is what decodeRoot must give: the envelope and the top-level offsets of the
+// whole structure decoded by encoding/json.
+func sameRoot(t testing.TB, st []byte, got *message.Parsed) bool {
+	t.Helper()
+	var want message.Parsed
+	if err := json.Unmarshal(st, &want); err != nil {
+		return true // a broken document: only the error may differ (see FuzzDecodeEnvelope)
+	}
+	if got == nil || got.Structure == nil || want.Structure == nil {
+		return got != nil && (got.Structure == nil) == (want.Structure == nil)
+	}
+	g, w := got.Structure, want.Structure
+	return sameEnvelope(got.Envelope, want.Envelope) &&
+		g.HeaderStart == w.HeaderStart && g.BodyStart == w.BodyStart && g.End == w.End && g.Size == w.Size
+}
+
+// decodeRoot gives encoding/json's envelope and top-level offsets for every stored
+// structure of the corpus, by its fast path (not the fallback).
+func TestDecodeRootMatchesEncodingJSON(t *testing.T) {
+	sts := corpusStructures(t)
+	for _, st := range sts {
+		got, err := decodeRoot(st)
+		if err != nil || !sameRoot(t, st, got) {
+			t.Fatalf("%s:\n%+v %v", st, got, err)
+		}
+		if _, ok := decodeRootFast(st); !ok {
+			t.Errorf("the fast path gave up on %s", st)
+		}
+	}
+	if len(sts) < 10 {
+		t.Fatalf("corpus of %d structures", len(sts))
+	}
+}
+
+func FuzzDecodeRoot(f *testing.F) {
+	for _, st := range corpusStructures(f) {
+		f.Add(st)
+	}
+	f.Add([]byte(`{"envelope":{},"structure":{"type":"text","params":{"a":"\u003c"},"language":["en",null],"x":-1.5e3,"bodyStart":7,"end":9,"children":[{}]}}`))
+	f.Fuzz(func(t *testing.T, st []byte) {
+		got, err := decodeRoot(st)
+		if err == nil && !sameRoot(t, st, got) {
+			t.Fatalf("%q: got %+v", st, got)
+		}
+	})
 }

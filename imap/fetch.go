@@ -329,7 +329,7 @@ func (s *session) readEntries(ts []target, withEnvelope bool) ([]*cachedMsg, err
 		}
 		var env message.Envelope
 		if len(it.Structure) > 0 {
-			if p := s.decodeStructure(it, true); p != nil {
+			if p := s.decodeStructure(it, envelopeOnly); p != nil {
 				env = p.Envelope
 			}
 		}
@@ -383,7 +383,7 @@ type fetchRow struct {
 }
 
 func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions, needStructure, markSeen bool) error {
-	envOnly := options.BodyStructure == nil && len(options.BodySection) == 0 && len(options.BinarySection) == 0 && len(options.BinarySectionSize) == 0
+	depth := structureNeeded(options)
 	items := make([]fetchRow, 0, len(ts))
 	var cols store.MailCols
 	if needStructure {
@@ -397,7 +397,7 @@ func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *go
 		r.Structure = nil // the driver's memory, gone after this call
 		r.Message = bytes.Clone(it.Message)
 		if len(it.Structure) > 0 {
-			r.parsed = s.decodeStructure(it, envOnly)
+			r.parsed = s.decodeStructure(it, depth)
 		}
 		items = append(items, r)
 		return nil
@@ -445,15 +445,17 @@ func (s *session) fetchChunk(w *imapserver.FetchWriter, ts []target, options *go
 	return nil
 }
 
-// decodeStructure decodes a stored parse: only its envelope (the common FETCH 1:*
-// (FLAGS ENVELOPE)) when envOnly is set. A structure that cannot be decoded is logged
-// and treated as missing.
-func (s *session) decodeStructure(it *store.MailItem, envOnly bool) *message.Parsed {
+// decodeStructure decodes as much of a stored parse as depth says. A structure that
+// cannot be decoded is logged and treated as missing.
+func (s *session) decodeStructure(it *store.MailItem, depth structureDepth) *message.Parsed {
 	parsed := new(message.Parsed)
 	var err error
-	if envOnly {
+	switch depth {
+	case envelopeOnly:
 		parsed.Envelope, err = decodeEnvelope(it.Structure)
-	} else {
+	case rootOnly:
+		parsed, err = decodeRoot(it.Structure)
+	default:
 		err = json.Unmarshal(it.Structure, parsed)
 	}
 	if err != nil {
@@ -463,8 +465,48 @@ func (s *session) decodeStructure(it *store.MailItem, envOnly bool) *message.Par
 	return parsed
 }
 
+// structureDepth is how much of a stored structure a FETCH reads.
+type structureDepth int
+
+const (
+	fullStructure structureDepth = iota
+	envelopeOnly                 // ENVELOPE and no section: decodeEnvelope
+	rootOnly                     // sections of the whole message only: decodeRoot
+)
+
+// structureNeeded says how much of the stored structure options need: the envelope
+// alone, the envelope and the top-level entity's offsets (BODY[], BODY[HEADER],
+// BODY[HEADER.FIELDS (...)], BODY[TEXT] with no part number), or all of it.
+func structureNeeded(o *goimap.FetchOptions) structureDepth {
+	if o.BodyStructure != nil || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0 {
+		return fullStructure
+	}
+	if len(o.BodySection) == 0 {
+		return envelopeOnly
+	}
+	for _, bs := range o.BodySection {
+		if len(bs.Part) > 0 {
+			return fullStructure
+		}
+		switch bs.Specifier {
+		case goimap.PartSpecifierNone, goimap.PartSpecifierHeader, goimap.PartSpecifierText:
+		default:
+			return fullStructure
+		}
+	}
+	return rootOnly
+}
+
 func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *fetchRow, options *goimap.FetchOptions) error {
 	rw := w.CreateMessage(t.clientSeq)
+	// The response must be closed on every path: the library holds the connection's
+	// encoder until then, and a response left open would stall the connection.
+	closed := false
+	defer func() {
+		if !closed {
+			rw.Close()
+		}
+	}()
 	if options.UID {
 		rw.WriteUID(goimap.UID(it.UID))
 	}
@@ -515,12 +557,17 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *fetchRow, op
 	for _, bs := range options.BodySection {
 		f, start, end, data, err := s.sectionRange(open, root, bs)
 		if err != nil {
-			rw.Close()
 			return s.imapError(err, "fetch body")
 		}
 		var src io.Reader = bytes.NewReader(data)
 		size := int64(len(data))
 		if f != nil && end > start {
+			if n := f.Size(); end > n {
+				// Offsets past the message's end (a damaged index): answer the bytes
+				// there are, so that the literal is exactly as long as announced.
+				s.log.Error("fetch: stored offsets past the message", "uid", it.UID, "end", end, "size", n)
+				start, end = min(start, n), n
+			}
 			src, size = io.NewSectionReader(f, start, end-start), end-start
 		}
 		wc := rw.WriteBodySection(bs, size)
@@ -535,7 +582,6 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *fetchRow, op
 	for _, bs := range options.BinarySection {
 		data, err := s.binarySection(open, root, bs.Part)
 		if err != nil {
-			rw.Close()
 			return s.imapError(err, "fetch binary")
 		}
 		data = partial(data, bs.Partial)
@@ -551,11 +597,11 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, t target, it *fetchRow, op
 	for _, bs := range options.BinarySectionSize {
 		data, err := s.binarySection(open, root, bs.Part)
 		if err != nil {
-			rw.Close()
 			return s.imapError(err, "fetch binary")
 		}
 		rw.WriteBinarySectionSize(bs, uint32(len(data)))
 	}
+	closed = true
 	return rw.Close()
 }
 
@@ -564,15 +610,18 @@ func fallbackPart(size int64) *message.Part {
 	return &message.Part{Type: "text", Subtype: "plain", Encoding: "7BIT", End: size, Size: size}
 }
 
+// readRange reads [start, end) of a message, clipped to its end.
 func readRange(f store.Blob, start, end int64) ([]byte, error) {
-	if end < start {
+	end = min(end, f.Size())
+	if end <= start {
 		return nil, nil
 	}
 	buf := make([]byte, end-start)
-	if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+	n, err := f.ReadAt(buf, start)
+	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	return buf, nil
+	return buf[:n], nil
 }
 
 // bodySection reads BODY[section]<partial> (RFC 9051 6.4.5) into memory.

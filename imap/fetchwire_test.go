@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"net"
 	"regexp"
 	"slices"
@@ -102,4 +103,19 @@ func FuzzAppendViewFetch(f *testing.F) {
 			t.Errorf("%q: in-reply-to %q", line, got.InReplyTo)
 		}
 	})
+}
+
+// Offsets past a message's end (a damaged index) read what there is, never zeros or
+// an error that would leave a literal short of its announced length.
+func TestReadRangeClipped(t *testing.T) {
+	b := bytesBlob{bytes.NewReader([]byte("Subject: x\r\n\r\nbody"))}
+	for _, c := range []struct {
+		start, end int64
+		want       string
+	}{{0, 12, "Subject: x\r\n"}, {14, 99, "body"}, {30, 40, ""}, {5, 2, ""}} {
+		got, err := readRange(b, c.start, c.end)
+		if err != nil || string(got) != c.want {
+			t.Errorf("readRange(%d, %d) = %q, %v; want %q", c.start, c.end, got, err, c.want)
+		}
+	}
 }
