@@ -36,6 +36,11 @@ type cachedMsg struct {
 	size  int64 // RFC822.SIZE
 	addrs [2]goimap.Address
 	irt   [1]string
+	// hdr is the message's BODY[HEADER.FIELDS ...] for the field set hdrKey (see
+	// viewHeader), when a FETCH asked for one: Thunderbird asks for the same fields
+	// every time it lists a folder. hdrKey's bytes are shared by the entries.
+	hdrKey string
+	hdr    []byte
 }
 
 var (
@@ -48,7 +53,7 @@ var (
 // arrays that did not fit inside it, and its slot in the mailbox's slice. Size-class
 // rounding is left out; BenchmarkEnvelopeCacheHeap measures the real figure.
 func (e *cachedMsg) bytes() int64 {
-	n := cachedMsgSize + 8 + int64(len(e.env.Subject)+len(e.env.MessageID))
+	n := cachedMsgSize + 8 + int64(len(e.env.Subject)+len(e.env.MessageID)+len(e.hdr))
 	na := 0
 	for _, l := range [][]goimap.Address{e.env.From, e.env.Sender, e.env.ReplyTo, e.env.To, e.env.Cc, e.env.Bcc} {
 		na += len(l)
@@ -247,6 +252,14 @@ func (mb *mailbox) indexOf(hint int, uid uint32) (int, bool) {
 	return slices.BinarySearch(mb.uids, uid)
 }
 
+// envsAt is the cache entry at index i of uids, or nil (mb.mu held).
+func (mb *mailbox) envsAt(i int) *cachedMsg {
+	if i < len(mb.envs) {
+		return mb.envs[i]
+	}
+	return nil
+}
+
 // flagItems returns the messages of ts (those still in the view) that pass filter, as
 // items carrying only their uid, flags and keywords as the view has them: what SEARCH
 // needs for flag, keyword and set keys.
@@ -308,8 +321,15 @@ func (mb *mailbox) cacheFill(ts []target, entries []*cachedMsg) {
 		if !ok {
 			continue // expunged meanwhile
 		}
-		if mb.envs != nil && mb.envs[i] != nil {
-			continue // another session filled it
+		if old := mb.envsAt(i); old != nil {
+			if e.hdrKey == "" || old.hdrKey == e.hdrKey {
+				continue // another session filled it
+			}
+			// The entry with another header section: it replaces the old one.
+			n := old.bytes()
+			mb.cacheBytes.Add(-n)
+			s.cacheUsed.Add(-n)
+			mb.envs[i] = nil
 		}
 		n := e.bytes()
 		if !s.reserveCache(n) {

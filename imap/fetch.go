@@ -152,8 +152,8 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 		// carries FLAGS.
 		options.Flags = true
 	}
-	if viewOnly(options) {
-		return s.fetchView(w, ts, options)
+	if ok, hdr := viewPlan(options); ok {
+		return s.fetchView(w, ts, options, hdr)
 	}
 	// In chunks: memory stays bounded on a 100,000-message FETCH 1:*, and each chunk's
 	// read transaction ends before its responses are written (§2 invariant 1).
@@ -171,10 +171,45 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet goimap.NumSet, options
 	return nil
 }
 
-// viewOnly reports whether a FETCH asks only for what the mailbox view and its
-// envelope cache hold: UID, FLAGS, ENVELOPE, INTERNALDATE, RFC822.SIZE.
-func viewOnly(o *goimap.FetchOptions) bool {
-	return o.BodyStructure == nil && len(o.BodySection) == 0 && len(o.BinarySection) == 0 && len(o.BinarySectionSize) == 0
+// viewPlan reports whether a FETCH asks only for what the mailbox view and its
+// envelope cache hold: UID, FLAGS, ENVELOPE, INTERNALDATE, RFC822.SIZE, and at most
+// one BODY.PEEK[HEADER.FIELDS (...)] or [HEADER.FIELDS.NOT (...)] of the whole message
+// without a partial (what Thunderbird fetches to list a folder), whose result the
+// cache keeps too (hdr).
+func viewPlan(o *goimap.FetchOptions) (ok bool, hdr *viewHeader) {
+	if o.BodyStructure != nil || len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0 || len(o.BodySection) > 1 {
+		return false, nil
+	}
+	if len(o.BodySection) == 0 {
+		return true, nil
+	}
+	bs := o.BodySection[0]
+	fields, not := bs.HeaderFields, false
+	if len(fields) == 0 {
+		fields, not = bs.HeaderFieldsNot, true
+	}
+	if len(bs.Part) > 0 || bs.Specifier != goimap.PartSpecifierHeader || len(fields) == 0 || !bs.Peek || bs.Partial != nil ||
+		len(bs.HeaderFields) > 0 && len(bs.HeaderFieldsNot) > 0 {
+		return false, nil
+	}
+	key := "HEADER.FIELDS"
+	if not {
+		key += ".NOT"
+	}
+	for _, f := range fields {
+		key += " " + strings.ToUpper(f)
+	}
+	return true, &viewHeader{section: bs, fields: fields, not: not, key: key}
+}
+
+// viewHeader is the header section a view FETCH answers from the cache. key names the
+// field set (upper case: RFC 9051 6.4.5 field names are case-insensitive); an entry
+// keeps the filtered header of one key.
+type viewHeader struct {
+	section *goimap.FetchItemBodySection
+	fields  []string
+	not     bool
+	key     string
 }
 
 // viewRow is one message of a FETCH answered from the view: its flags there and its
@@ -190,14 +225,14 @@ type viewRow struct {
 // has them, the other items from the envelope cache. Misses are read from the store
 // in chunks, as fetchChunk does, and fill the cache. A FETCH of cached messages reads
 // nothing from the store but the folder's modseq (the sync below).
-func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions) error {
+func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goimap.FetchOptions, hdr *viewHeader) error {
 	mb := s.sel.mb
 	// Bring the view forward first, so that a change committed before this command
 	// (another session's STORE) is in the answer, as a read of the store would show.
 	if err := mb.sync(s.ctx); err != nil {
 		return s.imapError(err, "fetch")
 	}
-	needEntry := options.Envelope || options.InternalDate || options.RFC822Size
+	needEntry := options.Envelope || options.InternalDate || options.RFC822Size || hdr != nil
 	raw := s.rawConn()
 	var buf []byte
 	var quotedUTF8 bool
@@ -226,7 +261,7 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 			if i < len(mb.envs) {
 				r.e = mb.envs[i]
 			}
-			if needEntry && r.e == nil {
+			if needEntry && (r.e == nil || hdr != nil && r.e.hdrKey != hdr.key) {
 				miss = append(miss, t)
 				missRows = append(missRows, j)
 			}
@@ -234,7 +269,7 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 		}
 		mb.mu.Unlock()
 		if len(miss) > 0 {
-			entries, err := s.readEntries(miss, options.Envelope)
+			entries, err := s.readEntries(miss, options.Envelope, hdr)
 			if err != nil {
 				return err
 			}
@@ -243,7 +278,7 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 					rows[j].found = false // gone from the store already
 				}
 			}
-			if options.Envelope {
+			if options.Envelope || hdr != nil { // entries with their envelope
 				mb.cacheFill(miss, entries)
 			}
 		}
@@ -253,12 +288,12 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 				continue
 			}
 			if raw == nil {
-				if err := s.fetchViewOne(w, t, r, options); err != nil {
+				if err := s.fetchViewOne(w, t, r, options, hdr); err != nil {
 					return err
 				}
 				continue
 			}
-			buf = appendViewFetch(buf, t.clientSeq, t.uid, options, s.viewFlags(t, r), r.e, quotedUTF8)
+			buf = appendViewFetch(buf, t.clientSeq, t.uid, options, hdr, s.viewFlags(t, r), r.e, quotedUTF8)
 			if len(buf) >= rawFlushAt {
 				if err := writeRaw(raw, buf); err != nil {
 					return err
@@ -313,12 +348,18 @@ func (s *session) viewFlags(t target, r *viewRow) []goimap.Flag {
 // readEntries reads the messages of ts (in uid order) from the store and makes their
 // cache entries; nil for a message gone from the store. A stored structure that
 // cannot be decoded is logged and gives an empty envelope, as fetchChunk answers.
-func (s *session) readEntries(ts []target, withEnvelope bool) ([]*cachedMsg, error) {
+// With hdr, the entries also keep that header section, read from the message at the
+// offsets stored at delivery; they then carry their envelope too.
+func (s *session) readEntries(ts []target, withEnvelope bool, hdr *viewHeader) ([]*cachedMsg, error) {
 	out := make([]*cachedMsg, len(ts))
 	j := 0
 	var cols store.MailCols
+	depth := envelopeOnly
 	if withEnvelope {
 		cols = store.WithStructure
+	}
+	if hdr != nil {
+		cols, depth = store.WithStructure|store.WithMessage, rootOnly
 	}
 	err := s.srv.opts.Store.ScanMailRows(s.ctx, s.p, s.sel.folder.ID, uidRanges(ts), store.MailFilter{}, cols, func(it *store.MailItem) error {
 		for j < len(ts) && ts[j].uid < it.UID {
@@ -328,12 +369,24 @@ func (s *session) readEntries(ts []target, withEnvelope bool) ([]*cachedMsg, err
 			return nil // not asked for (expunged from the view, still in the store)
 		}
 		var env message.Envelope
+		root := fallbackPart(it.Size)
 		if len(it.Structure) > 0 {
-			if p := s.decodeStructure(it, envelopeOnly); p != nil {
+			if p := s.decodeStructure(it, depth); p != nil {
 				env = p.Envelope
+				if p.Structure != nil {
+					root = p.Structure
+				}
 			}
 		}
-		out[j] = s.srv.newCachedMsg(&env, it.InternalDate, it.Size)
+		e := s.srv.newCachedMsg(&env, it.InternalDate, it.Size)
+		if hdr != nil {
+			h, err := s.headerFields(it, root, hdr)
+			if err != nil {
+				return err
+			}
+			e.hdrKey, e.hdr = hdr.key, h
+		}
+		out[j] = e
 		return nil
 	})
 	if err != nil {
@@ -342,7 +395,28 @@ func (s *session) readEntries(ts []target, withEnvelope bool) ([]*cachedMsg, err
 	return out, nil
 }
 
-func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, options *goimap.FetchOptions) error {
+// headerFields is the HEADER.FIELDS[.NOT] section of a message (RFC 9051 6.4.5): its
+// header, from the offsets stored at delivery, filtered. Called inside the row scan
+// (it.Message is the driver's memory); it reads a file but writes nothing.
+func (s *session) headerFields(it *store.MailItem, root *message.Part, hdr *viewHeader) ([]byte, error) {
+	start, end, _ := root.SectionRange(nil, "HEADER.FIELDS")
+	b, err := s.srv.opts.Store.OpenMailBlob(s.ctx, s.p, it)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	h, err := readRange(b, start, end)
+	if err != nil {
+		return nil, err
+	}
+	out := message.FilterHeader(h, hdr.fields, hdr.not)
+	if out == nil {
+		out = []byte{}
+	}
+	return bytes.Clone(out), nil // not the driver's memory
+}
+
+func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, options *goimap.FetchOptions, hdr *viewHeader) error {
 	rw := w.CreateMessage(t.clientSeq)
 	// The items in fetchOne's order, so that the bytes on the wire are the same.
 	if options.UID {
@@ -359,6 +433,17 @@ func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, 
 	}
 	if options.Envelope {
 		rw.WriteEnvelope(&r.e.env)
+	}
+	if hdr != nil {
+		wc := rw.WriteBodySection(hdr.section, int64(len(r.e.hdr)))
+		_, err := wc.Write(r.e.hdr)
+		if cerr := wc.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			rw.Close()
+			return err
+		}
 	}
 	return rw.Close()
 }

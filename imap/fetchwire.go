@@ -27,10 +27,10 @@ const (
 )
 
 // appendViewFetch appends one untagged FETCH response (RFC 9051 7.5.2) with the items
-// of options among UID, FLAGS, INTERNALDATE, RFC822.SIZE and ENVELOPE, in the order
-// fetchViewOne writes them. quotedUTF8 is whether the client enabled IMAP4rev2 or
+// of options among UID, FLAGS, INTERNALDATE, RFC822.SIZE and ENVELOPE, and the header
+// section hdr if any, in the order fetchViewOne writes them. quotedUTF8 is whether the client enabled IMAP4rev2 or
 // UTF8=ACCEPT (RFC 9051 4.3, RFC 6855 3): then 8-bit text may be quoted.
-func appendViewFetch(b []byte, seq, uid uint32, options *goimap.FetchOptions, flags []goimap.Flag, e *cachedMsg, quotedUTF8 bool) []byte {
+func appendViewFetch(b []byte, seq, uid uint32, options *goimap.FetchOptions, hdr *viewHeader, flags []goimap.Flag, e *cachedMsg, quotedUTF8 bool) []byte {
 	b = append(b, "* "...)
 	b = strconv.AppendUint(b, uint64(seq), 10)
 	b = append(b, " FETCH ("...)
@@ -71,6 +71,31 @@ func appendViewFetch(b []byte, seq, uid uint32, options *goimap.FetchOptions, fl
 	if options.Envelope {
 		item("ENVELOPE")
 		b = appendEnvelope(b, &e.env, quotedUTF8)
+	}
+	if hdr != nil {
+		// BODY[HEADER.FIELDS (names as the client wrote them)] and a literal, as the
+		// library's WriteBodySection writes them.
+		if !first {
+			b = append(b, ' ')
+		}
+		first = false
+		b = append(b, "BODY[HEADER.FIELDS"...)
+		fields := hdr.section.HeaderFields
+		if len(fields) == 0 {
+			b = append(b, ".NOT"...)
+			fields = hdr.section.HeaderFieldsNot
+		}
+		b = append(b, " ("...)
+		for i, f := range fields {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendString(b, f, quotedUTF8)
+		}
+		b = append(b, ")] {"...)
+		b = strconv.AppendInt(b, int64(len(e.hdr)), 10)
+		b = append(b, "}\r\n"...)
+		b = append(b, e.hdr...)
 	}
 	return append(b, ")\r\n"...)
 }

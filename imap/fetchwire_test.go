@@ -87,7 +87,7 @@ func FuzzAppendViewFetch(f *testing.F) {
 		}
 		e := &cachedMsg{env: env, idate: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).Unix(), size: 1234}
 		opts := &goimap.FetchOptions{UID: true, Flags: true, Envelope: true, RFC822Size: true, InternalDate: true}
-		line := appendViewFetch(nil, 1, uid, opts, []goimap.Flag{goimap.FlagSeen, "$Work"}, e, false)
+		line := appendViewFetch(nil, 1, uid, opts, nil, []goimap.Flag{goimap.FlagSeen, "$Work"}, e, false)
 		m := readBackWithClient(t, line)
 		got := m.Envelope
 		switch {
