@@ -22,8 +22,9 @@
 //     only dropped, never updated: on EXPUNGE of their uid (syncFrom must keep uids,
 //     flags and entries parallel), when the mailbox is released, or when the
 //     server-wide budget (Options.EnvelopeCacheBytes) evicts a whole mailbox's cache,
-//     least recently used first. A FETCH of only those items reads no rows for cached
-//     messages, and its answer is encoded by fetchwire.go, byte for byte what the
+//     least recently used first. A FETCH of only those items (and of one
+//     BODY.PEEK[HEADER.FIELDS (...)], whose result an entry keeps for one field set)
+//     reads no rows for cached messages, and its answer is encoded by fetchwire.go, byte for byte what the
 //     library's FetchResponseWriter would write (tested over the corpus in both
 //     UTF-8 modes), and written to the library's connection whole; that relies on
 //     the library flushing its own buffer at the end of every response line.

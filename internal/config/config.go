@@ -125,9 +125,10 @@ type LDAP struct {
 // IMAP is the [imap] table.
 type IMAP struct {
 	// Memory for the envelope cache, shared by every open mailbox: the decoded
-	// ENVELOPE, INTERNALDATE and RFC822.SIZE of the messages clients fetched,
-	// about 450 bytes a message, so that listing a mailbox again reads nothing
-	// from the store. When it is full, the least recently used mailbox's cache
+	// ENVELOPE, INTERNALDATE and RFC822.SIZE of the messages clients fetched
+	// (about 450 bytes a message), and the header fields a client such as
+	// Thunderbird lists a folder with, so that listing a mailbox again reads
+	// nothing from the store. When it is full, the least recently used mailbox's cache
 	// is dropped; a mailbox too large for the whole budget uses only what is
 	// free. An integer of bytes or a string such as `"64MiB"`; `0` turns the
 	// cache off.
