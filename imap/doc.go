@@ -18,16 +18,19 @@
 //   - The view also holds each message's flags (changed by sync together with the
 //     update it queues, so FETCH FLAGS from the view agree with the tracker) and an
 //     envelope cache (envcache.go): decoded ENVELOPE, INTERNALDATE and RFC822.SIZE by
-//     position parallel to the uids. A uid's content never changes, so entries are
-//     only dropped, never updated: on EXPUNGE of their uid (syncFrom must keep uids,
-//     flags and entries parallel), when the mailbox is released, or when the
-//     server-wide budget (Options.EnvelopeCacheBytes) evicts a whole mailbox's cache,
-//     least recently used first. A FETCH of only those items (and of one
-//     BODY.PEEK[HEADER.FIELDS (...)], whose result an entry keeps for one field set)
-//     reads no rows for cached messages, and its answer is encoded by fetchwire.go, byte for byte what the
-//     library's FetchResponseWriter would write (tested over the corpus in both
-//     UTF-8 modes), and written to the library's connection whole; that relies on
-//     the library flushing its own buffer at the end of every response line.
+//     position parallel to the uids, and the result of one header-fields section.
+//     A uid's content never changes, so an entry is never stale: it is dropped on
+//     EXPUNGE of its uid (syncFrom must keep uids, flags and entries parallel), when
+//     the mailbox is released, or when the server-wide budget
+//     (Options.EnvelopeCacheBytes) evicts a whole mailbox's cache, least recently
+//     used first; and replaced whole (never changed in place: sessions read entries
+//     without the lock) when a FETCH asks for another field set. A FETCH of only
+//     those items (and of one BODY.PEEK[HEADER.FIELDS (...)] of the whole message)
+//     reads no rows for cached messages; its answer is encoded by fetchwire.go, byte
+//     for byte what the library's FetchResponseWriter would write (tested over the
+//     corpus in both UTF-8 modes), and written to the library's connection whole,
+//     which relies on the library flushing its own buffer at the end of every
+//     response line.
 //   - FETCH never re-parses a message: ENVELOPE and BODYSTRUCTURE come from the parse
 //     stored at delivery, sections are read from the blob at the stored offsets, and no
 //     read transaction is held while writing to the client.
