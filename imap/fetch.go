@@ -221,7 +221,7 @@ type viewRow struct {
 	e     *cachedMsg
 }
 
-// fetchView answers a viewOnly FETCH from the shared mailbox view: flags as the view
+// fetchView answers a FETCH viewPlan accepts from the shared mailbox view: flags as the view
 // has them, the other items from the envelope cache. Misses are read from the store
 // in chunks, as fetchChunk does, and fill the cache. A FETCH of cached messages reads
 // nothing from the store but the folder's modseq (the sync below).
