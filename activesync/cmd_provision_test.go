@@ -451,14 +451,7 @@ func TestNewPolicyKey(t *testing.T) {
 func FuzzParseProvision(f *testing.F) {
 	for _, x := range []string{provisionPhase1, provisionPhase1WithInfo, provisionAck("123", 1), provisionAck("-1", 1),
 		wipeAck("RemoteWipe", 1), wipeAck("AccountOnlyRemoteWipe", 2), `<Provision xmlns="Provision"/>`} {
-		n, err := wbxml.ParseXML([]byte(x))
-		if err != nil {
-			f.Fatal(err)
-		}
-		b, err := wbxml.Encode(n)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := wbxmlOf(f, x)
 		f.Add(b, uint8(0))
 		f.Add(b, uint8(store.WipeRequested))
 	}

@@ -311,14 +311,7 @@ func FuzzSearchRequest(f *testing.F) {
 		`<Find xmlns="Find"><SearchId>2</SearchId><ExecuteSearch><GalSearchCriterion><Query>bob</Query>` +
 			`<Options><Range>0-9</Range><Picture><MaxSize>1</MaxSize><MaxPictures>1</MaxPictures></Picture></Options></GalSearchCriterion></ExecuteSearch></Find>`,
 	} {
-		n, err := wbxml.ParseXML([]byte(x))
-		if err != nil {
-			f.Fatal(err)
-		}
-		b, err := wbxml.Encode(n)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := wbxmlOf(f, x)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

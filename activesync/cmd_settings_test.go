@@ -117,14 +117,7 @@ func FuzzParseSettings(f *testing.F) {
 		`<Settings xmlns="Settings"><Oof><Set><OofState>2</OofState><StartTime>2026-01-01T00:00:00.000Z</StartTime></Set></Oof><DevicePassword><Set><Password>1</Password></Set></DevicePassword></Settings>`,
 		`<Settings xmlns="Settings"><Oof><Get><BodyType>Text</BodyType></Get></Oof><RightsManagementInformation><Get/></RightsManagementInformation></Settings>`,
 	} {
-		n, err := wbxml.ParseXML([]byte(x))
-		if err != nil {
-			f.Fatal(err)
-		}
-		b, err := wbxml.Encode(n)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := wbxmlOf(f, x)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

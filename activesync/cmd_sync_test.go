@@ -609,14 +609,7 @@ func FuzzParseSyncRequest(f *testing.F) {
 		`<Sync xmlns="AirSync"><Partial/><HeartbeatInterval>600</HeartbeatInterval></Sync>`,
 		`<Sync xmlns="AirSync"><Wait>1</Wait><HeartbeatInterval>60</HeartbeatInterval></Sync>`,
 	} {
-		n, err := wbxml.ParseXML([]byte(x))
-		if err != nil {
-			f.Fatal(err)
-		}
-		b, err := wbxml.Encode(n)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := wbxmlOf(f, x)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -147,14 +147,7 @@ func FuzzParseComposeRequest(f *testing.F) {
 		`<SmartReply xmlns="ComposeMail"><ClientId>1</ClientId><Source><FolderId>5</FolderId><ItemId>5:7</ItemId></Source><ReplaceMime/><Mime opaque="base64">` + b64("x") + `</Mime></SmartReply>`,
 		`<SmartForward xmlns="ComposeMail"><ClientId>1</ClientId><Source><LongId>5:7</LongId><InstanceId>2026-01-01T00:00:00.000Z</InstanceId></Source><Mime>x</Mime></SmartForward>`,
 	} {
-		n, err := wbxml.ParseXML([]byte(x))
-		if err != nil {
-			f.Fatal(err)
-		}
-		b, err := wbxml.Encode(n)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := wbxmlOf(f, x)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

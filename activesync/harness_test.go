@@ -135,15 +135,7 @@ func (e *testEnv) do(c call) reply {
 	ctype := ""
 	switch {
 	case c.xml != "":
-		n, err := wbxml.ParseXML([]byte(c.xml))
-		if err != nil {
-			e.t.Fatalf("request XML: %v", err)
-		}
-		b, err := wbxml.Encode(n)
-		if err != nil {
-			e.t.Fatalf("encode request: %v", err)
-		}
-		body, ctype = bytes.NewReader(b), wbxml.ContentType
+		body, ctype = bytes.NewReader(wbxmlOf(e.t, c.xml)), wbxml.ContentType
 	case c.raw != nil:
 		body, ctype = bytes.NewReader(c.raw), "message/rfc822"
 	}
@@ -307,4 +299,19 @@ func validate(t testing.TB, n *wbxml.Node, schema string) {
 	if err != nil {
 		t.Errorf("response does not validate against %s (namespace %s): %v\n%s\n%s", schema, rootNamespace, err, out, n.XML())
 	}
+}
+
+// wbxmlOf encodes a request written as XML (wbxml.ParseXML form), for requests and
+// fuzz seeds.
+func wbxmlOf(tb testing.TB, xml string) []byte {
+	tb.Helper()
+	n, err := wbxml.ParseXML([]byte(xml))
+	if err != nil {
+		tb.Fatalf("request XML: %v", err)
+	}
+	b, err := wbxml.Encode(n)
+	if err != nil {
+		tb.Fatalf("encode request: %v", err)
+	}
+	return b
 }
