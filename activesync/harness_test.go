@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -210,10 +211,10 @@ func (e *testEnv) folderByRole(role store.Role) store.Folder {
 // (../shared/eas-schemas/<schema>, e.g. "FolderSyncResponse.xsd") with xmllint (Debian
 // libxml2-utils). The published files refer to other namespaces, and to elements of
 // their own namespace defined in other files, without importing or including them, so
-// xmllint cannot compile them alone: they are copied into a temporary directory, each
-// with an xs:import of every namespace it refers to, and validated through one wrapper
-// per namespace that includes every file of that namespace. The schemas' content is
-// not changed. Where a schema is older or stricter than the protocol version under
+// xmllint cannot compile them alone: they are copied into a temporary directory once
+// per test process (linkSchemas), each with an xs:import of every namespace it refers
+// to, and validated through one wrapper per namespace that includes every file of that
+// namespace. The schemas' content is not changed. Where a schema is older or stricter than the protocol version under
 // test, say so at the call site rather than skipping.
 func validate(t testing.TB, n *wbxml.Node, schema string) {
 	t.Helper()
@@ -227,52 +228,96 @@ func validate(t testing.TB, n *wbxml.Node, schema string) {
 		}
 		t.Skip("xmllint not installed")
 	}
+	linked.Do(func() { linked.dir, linked.namespaceOf, linked.err = linkSchemas() })
+	if linked.err != nil {
+		t.Fatal(linked.err)
+	}
+	rootNamespace := linked.namespaceOf[schema]
+	if rootNamespace == "" {
+		t.Fatalf("no schema %s in the published set", schema)
+	}
+	// Opaque content (Email2:ConversationId) is rendered in base64 with an
+	// opaque="base64" marker the schemas do not declare; it is checked as text.
+	doc := filepath.Join(t.TempDir(), "response.xml")
+	if err := os.WriteFile(doc, []byte(strings.ReplaceAll(n.XML(), ` opaque="base64"`, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join(linked.dir, schemaWrapper(rootNamespace)), doc).CombinedOutput()
+	if err != nil {
+		t.Errorf("response does not validate against %s (namespace %s): %v\n%s\n%s", schema, rootNamespace, err, out, n.XML())
+	}
+}
+
+// linked is Microsoft's schema set as validate uses it, linked once per test process
+// into a temp dir (removed by TestMain).
+var linked struct {
+	sync.Once
+	dir         string
+	namespaceOf map[string]string // schema file name → its target namespace
+	err         error
+}
+
+// TestMain removes the linked schemas after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if linked.dir != "" {
+		os.RemoveAll(linked.dir)
+	}
+	os.Exit(code)
+}
+
+// schemaWrapper names the file that includes every schema of a namespace.
+func schemaWrapper(ns string) string {
+	return "wrap-" + regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(ns, "_") + ".xsd"
+}
+
+// linkSchemas copies the published schemas into a temp dir, adding to each the
+// xs:import of every other namespace it uses (Microsoft's files leave them out), and
+// writes one wrapper per namespace including all of that namespace's files.
+func linkSchemas() (dir string, namespaceOf map[string]string, err error) {
 	src := filepath.Join("..", "..", "shared", "eas-schemas")
 	files, err := filepath.Glob(filepath.Join(src, "*.xsd"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no schemas in %s: %v", src, err)
+		return "", nil, fmt.Errorf("no schemas in %s: %v", src, err)
 	}
 	reTarget := regexp.MustCompile(`targetNamespace\s*=\s*"([^"]+)"`)
 	reXmlns := regexp.MustCompile(`xmlns:([A-Za-z0-9]+)\s*=\s*"([^"]+)"`)
-	// wrapper names the file that includes every schema of a namespace.
-	wrapper := func(ns string) string {
-		return "wrap-" + regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(ns, "_") + ".xsd"
+	dir, err = os.MkdirTemp("", "eas-schemas")
+	if err != nil {
+		return "", nil, err
 	}
-	rootNamespace := ""
-	tmp := t.TempDir()
+	namespaceOf = map[string]string{}
 	byNamespace := map[string][]string{}
 	texts := map[string]string{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return dir, nil, err
 		}
 		s := strings.TrimPrefix(string(b), "\ufeff")
 		if m := reTarget.FindStringSubmatch(s); m != nil {
-			if filepath.Base(f) == schema {
-				rootNamespace = m[1]
-			}
+			namespaceOf[filepath.Base(f)] = m[1]
 			texts[filepath.Base(f)] = s
 			byNamespace[m[1]] = append(byNamespace[m[1]], filepath.Base(f))
 		}
 	}
 	for name, s := range texts {
-		target := reTarget.FindStringSubmatch(s)[1]
+		target := namespaceOf[name]
 		var imports strings.Builder
 		for _, m := range reXmlns.FindAllStringSubmatch(s, -1) {
 			prefix, ns := m[1], m[2]
 			if ns == target || len(byNamespace[ns]) == 0 || !strings.Contains(s, `"`+prefix+":") {
 				continue
 			}
-			fmt.Fprintf(&imports, `<xs:import namespace="%s" schemaLocation="%s"/>`, ns, wrapper(ns))
+			fmt.Fprintf(&imports, `<xs:import namespace="%s" schemaLocation="%s"/>`, ns, schemaWrapper(ns))
 		}
 		i := strings.Index(s, "<xs:schema")
 		j := i + strings.Index(s[i:], ">") + 1
 		if i < 0 || j <= i {
-			t.Fatalf("%s: no xs:schema element", name)
+			return dir, nil, fmt.Errorf("%s: no xs:schema element", name)
 		}
-		if err := os.WriteFile(filepath.Join(tmp, name), []byte(s[:j]+imports.String()+s[j:]), 0o600); err != nil {
-			t.Fatal(err)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s[:j]+imports.String()+s[j:]), 0o600); err != nil {
+			return dir, nil, err
 		}
 	}
 	for ns, names := range byNamespace {
@@ -282,23 +327,11 @@ func validate(t testing.TB, n *wbxml.Node, schema string) {
 			fmt.Fprintf(&b, `<xs:include schemaLocation="%s"/>`, name)
 		}
 		b.WriteString("</xs:schema>")
-		if err := os.WriteFile(filepath.Join(tmp, wrapper(ns)), []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
+		if err := os.WriteFile(filepath.Join(dir, schemaWrapper(ns)), []byte(b.String()), 0o600); err != nil {
+			return dir, nil, err
 		}
 	}
-	if rootNamespace == "" {
-		t.Fatalf("no schema %s in %s", schema, src)
-	}
-	// Opaque content (Email2:ConversationId) is rendered in base64 with an
-	// opaque="base64" marker the schemas do not declare; it is checked as text.
-	doc := filepath.Join(tmp, "response.xml")
-	if err := os.WriteFile(doc, []byte(strings.ReplaceAll(n.XML(), ` opaque="base64"`, "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join(tmp, wrapper(rootNamespace)), doc).CombinedOutput()
-	if err != nil {
-		t.Errorf("response does not validate against %s (namespace %s): %v\n%s\n%s", schema, rootNamespace, err, out, n.XML())
-	}
+	return dir, namespaceOf, nil
 }
 
 // wbxmlOf encodes a request written as XML (wbxml.ParseXML form), for requests and
