@@ -178,6 +178,14 @@ func dialRaw(t testing.TB, addr string) *raw {
 	return r
 }
 
+// dialEHLO is dialRaw followed by a successful EHLO x.test.
+func dialEHLO(t testing.TB, addr string) *raw {
+	t.Helper()
+	r := dialRaw(t, addr)
+	r.expect("EHLO x.test", 250)
+	return r
+}
+
 func (r *raw) read() (int, string) {
 	r.t.Helper()
 	code, msg, err := r.tp.ReadResponse(0)

@@ -153,8 +153,7 @@ func TestNoOpenRelay(t *testing.T) {
 func TestUnknownLocalRecipient(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, nil)
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<a@remote.example>", 250)
 	if msg := r.expect("RCPT TO:<carol@example.org>", 550); !strings.HasPrefix(msg, "5.1.1") {
 		t.Errorf("reply %q, want 5.1.1", msg)
@@ -170,8 +169,7 @@ func TestUnknownLocalRecipient(t *testing.T) {
 func TestSize(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, nil)
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	if msg := r.expect("MAIL FROM:<a@remote.example> SIZE=70000", 552); !strings.HasPrefix(msg, "5.3.4") {
 		t.Errorf("reply %q", msg)
 	}
@@ -196,8 +194,7 @@ func TestSize(t *testing.T) {
 func TestBDAT(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, nil)
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<a@remote.example> BODY=8BITMIME", 250)
 	r.expect("RCPT TO:<bob@example.org>", 250)
 	body := "Subject: chunks\r\n\r\nline one\nline two \xc3\xa9\r\n"
@@ -388,8 +385,7 @@ func TestMXRelayOnlyWhenAuthenticated(t *testing.T) {
 func TestShutdownThenClose(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, nil)
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 100_000_000)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -413,8 +409,7 @@ func TestPanicIsContained(t *testing.T) {
 	e := startServer(t, st, d, MX, func(o *Options, _ *Server) {
 		o.Store = nil // every store call panics
 	})
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<a@remote.example>", 250)
 	if code, _ := r.cmd("RCPT TO:<bob@example.org>"); code != 421 {
 		t.Errorf("panicking RCPT: %d, want 421", code)
@@ -433,8 +428,7 @@ func TestOverQuotaAtRcpt(t *testing.T) {
 	if err := st.SetQuota(ctx, bob.ID, 10); err != nil {
 		t.Fatal(err)
 	}
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<a@remote.example>", 250)
 	r.expect("RCPT TO:<bob@example.org>", 250) // empty mailbox: under quota
 	if code, _ := r.data("Subject: too big for quota\n\n" + strings.Repeat("x", 100) + "\n"); code != 452 {
@@ -456,8 +450,7 @@ func TestOverQuotaAtRcpt(t *testing.T) {
 func TestMailLoop(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, nil)
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<a@remote.example>", 250)
 	r.expect("RCPT TO:<bob@example.org>", 250)
 	if code, msg := r.data(strings.Repeat("Received: from a by b; Tue, 24 Nov 2026 10:00:00 +0000\n", 50) + "Subject: loop\n\nx\n"); code != 554 {
@@ -475,8 +468,7 @@ func TestMailLoop(t *testing.T) {
 func TestSMTPUTF8(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, nil)
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<josé@exämple.example> SMTPUTF8", 250)
 	if msg := r.expect("RCPT TO:<jürgen@example.org>", 550); !strings.HasPrefix(msg, "5.1.1") {
 		t.Errorf("unknown UTF-8 user: %q", msg)
@@ -496,8 +488,7 @@ func TestSMTPUTF8(t *testing.T) {
 func TestPostmaster(t *testing.T) {
 	st, d := newStore(t)
 	e := startServer(t, st, d, MX, func(o *Options, _ *Server) { o.Postmaster = "bob@example.org" })
-	r := dialRaw(t, e.addr)
-	r.expect("EHLO x.test", 250)
+	r := dialEHLO(t, e.addr)
 	r.expect("MAIL FROM:<a@remote.example>", 250)
 	r.expect("RCPT TO:<PostMaster@example.net>", 250)
 	r.expect("RCPT TO:<postmaster@example.org>", 250)
