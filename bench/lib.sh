@@ -34,3 +34,20 @@ wait_listen() {
 clk_tck=$(getconf CLK_TCK)
 # cpu_of PID: user + system CPU seconds of a process so far.
 cpu_of() { awk -v t="$clk_tck" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+
+# log_tail NAME FILE: the last lines of a server's log, shown when a run fails.
+log_tail() {
+	[[ -f $2 ]] || return 0
+	say "--- last lines of the $1 log:"
+	tail -n 20 "$2" >&2 || true
+}
+
+# remove_work: the run's temp dir $work goes, unless KEEP_TMP=1.
+remove_work() { if [[ ${KEEP_TMP:-} == 1 ]]; then say "kept $work"; else rm -rf "$work"; fi; }
+
+# on_exit FN: FN runs when the script ends, also on INT and TERM.
+on_exit() {
+	trap "$1" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}

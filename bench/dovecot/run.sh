@@ -53,16 +53,11 @@ cleanup() {
 		kill -0 "$dovecot_pid" 2>/dev/null && kill -KILL "$dovecot_pid" 2>/dev/null
 		wait "$dovecot_pid" 2>/dev/null || true
 	fi
-	if ((rc != 0)) && [[ -f $work/dovecot.log ]]; then
-		say "--- last lines of the Dovecot log:"
-		tail -n 20 "$work/dovecot.log" >&2 || true
-	fi
-	if [[ ${KEEP_TMP:-} == 1 ]]; then say "kept $work"; else rm -rf "$work"; fi
+	((rc == 0)) || log_tail Dovecot "$work/dovecot.log"
+	remove_work
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 # --- the machine, before the load starts
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)

@@ -86,17 +86,15 @@ cleanup() {
 	local rc=$?
 	stop_pid "$client_pid"
 	if ((rc != 0)); then
-		[[ -f $work/gh/serve.log ]] && { say "--- last lines of the Gatehouse log:"; tail -n 20 "$work/gh/serve.log" >&2 || true; }
-		[[ -f $work/dovecot.log ]] && { say "--- last lines of the Dovecot log:"; tail -n 20 "$work/dovecot.log" >&2 || true; }
+		log_tail Gatehouse "$work/gh/serve.log"
+		log_tail Dovecot "$work/dovecot.log"
 	fi
 	stop_pid "$gh_pid"
 	stop_pid "$dovecot_pid"
-	if [[ ${KEEP_TMP:-} == 1 ]]; then say "kept $work"; else rm -rf "$work"; fi
+	remove_work
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 
 # --- the machine, before the load starts

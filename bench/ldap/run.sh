@@ -74,17 +74,15 @@ cleanup() {
 	local rc=$?
 	stop_pid "$client_pid"
 	if ((rc != 0)); then
-		[[ -f $work/gh/serve.log ]] && { say "--- last lines of the Gatehouse log:"; tail -n 20 "$work/gh/serve.log" >&2 || true; }
-		[[ -f $work/slapd.log ]] && { say "--- last lines of the slapd log:"; tail -n 20 "$work/slapd.log" >&2 || true; }
+		log_tail Gatehouse "$work/gh/serve.log"
+		log_tail slapd "$work/slapd.log"
 	fi
 	stop_pid "$gh_pid"
 	stop_pid "$slapd_pid"
-	if [[ ${KEEP_TMP:-} == 1 ]]; then say "kept $work"; else rm -rf "$work"; fi
+	remove_work
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)

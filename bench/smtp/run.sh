@@ -107,24 +107,18 @@ stop_postfix() {
 cleanup() {
 	local rc=$?
 	stop_pid "$client_pid"
-	if ((rc != 0)) && [[ -n $gh_dir && -f $gh_dir/serve.log ]]; then
-		say "--- last lines of the Gatehouse log ($gh_dir):"
-		tail -n 20 "$gh_dir/serve.log" >&2 || true
-	fi
-	if ((rc != 0)) && [[ -f $work/postfix/postfix.log ]]; then
-		say "--- last lines of the Postfix log:"
-		tail -n 20 "$work/postfix/postfix.log" >&2 || true
+	if ((rc != 0)); then
+		[[ -z $gh_dir ]] || log_tail "Gatehouse ($gh_dir)" "$gh_dir/serve.log"
+		log_tail Postfix "$work/postfix/postfix.log"
 	fi
 	stop_gatehouse
 	stop_postfix
 	stop_pid "$sink_pid"
 	stop_pid "$dns_pid"
-	if [[ ${KEEP_TMP:-} == 1 ]]; then say "kept $work"; else rm -rf "$work"; fi
+	remove_work
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
 now() { printf '%s\n' "$EPOCHREALTIME"; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
