@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,13 +13,7 @@ import (
 // through a running server's control socket. The devices are registered in the store
 // as the ActiveSync front end registers them on first contact.
 func TestDeviceCommands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	common := []string{"--config", loopbackConfig(t, dir), "--data", data}
+	bin, _, data, common := cliSetup(t)
 
 	r := runCmd(t, bin, "pw\n", append([]string{"user", "add", "dora@example.org", "--password-stdin"}, common...)...)
 	if r.code != 0 {

@@ -17,13 +17,7 @@ import (
 // TestGroupAndUserSetCommands: `group add/list/members/set/del` and `user set`, first on
 // the store directly, then through a running server's control socket.
 func TestGroupAndUserSetCommands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	common := []string{"--config", loopbackConfig(t, dir), "--data", data}
+	bin, dir, data, common := cliSetup(t)
 	gh := func(args ...string) result {
 		t.Helper()
 		return runCmd(t, bin, "", append(args, common...)...)

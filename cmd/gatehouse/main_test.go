@@ -48,6 +48,20 @@ func runCmd(t *testing.T, bin, stdin string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
+// cliSetup is the start of a test that runs the built binary against a data directory
+// in a temp dir: the binary, the temp dir, the data directory, and the --config/--data
+// arguments of a loopback config.
+func cliSetup(t *testing.T) (bin, dir, data string, common []string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin = buildBinary(t)
+	dir = t.TempDir()
+	data = filepath.Join(dir, "data")
+	return bin, dir, data, []string{"--config", loopbackConfig(t, dir), "--data", data}
+}
+
 // loopbackConfig writes a config with every listener on a free loopback port.
 func loopbackConfig(t *testing.T, dir string) string {
 	t.Helper()
@@ -279,12 +293,7 @@ func TestConfigErrorsExitTwo(t *testing.T) {
 // TestDomainDKIMAndQueueCommands: adding a domain prints the DKIM record to publish (and
 // `domain dkim` prints the same again); the queue commands answer on an empty queue.
 func TestDomainDKIMAndQueueCommands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	common := []string{"--config", loopbackConfig(t, dir), "--data", filepath.Join(dir, "data")}
+	bin, _, _, common := cliSetup(t)
 	r := runCmd(t, bin, "", append([]string{"domain", "add", "example.net"}, common...)...)
 	rec := regexp.MustCompile(`(gh\d{6}\._domainkey\.example\.net\.) IN TXT "v=DKIM1; k=rsa; p=([A-Za-z0-9+/=]{300,})"`).FindStringSubmatch(r.stdout)
 	if r.code != 0 || rec == nil {
