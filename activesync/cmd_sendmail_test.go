@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/message"
 	"github.com/gatehouse/gatehouse/smtp"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // newSendEnv is a test env whose Sender is the real SMTP submission path over the
@@ -37,25 +38,10 @@ type sentMessage struct {
 // mailIn lists a folder's messages (by role) of an account, oldest first.
 func mailIn(t *testing.T, st *store.Store, acct store.Account, role store.Role) []sentMessage {
 	t.Helper()
-	ctx := context.Background()
-	p := store.Principal{AccountID: acct.ID}
-	f, err := st.FolderByRole(ctx, p, role)
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, err := st.ListItems(ctx, p, f.ID, store.UIDRange{First: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []sentMessage
-	for _, it := range items {
-		rd, err := st.OpenBlob(ctx, p, it.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rd)
-		rd.Close()
-		out = append(out, sentMessage{item: it, raw: string(b)})
+	items, raws := storetest.FolderMessages(t, st, store.Principal{AccountID: acct.ID}, role)
+	out := make([]sentMessage, len(items))
+	for i := range items {
+		out[i] = sentMessage{item: items[i], raw: raws[i]}
 	}
 	return out
 }

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/directory"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // testLogger logs through t.Log (not internal/testutil, which imports internal/app,
@@ -126,34 +126,7 @@ func testTLS(t testing.TB) *tls.Config {
 // inbox returns the raw messages in an account's Inbox, in uid order.
 func inbox(t testing.TB, st *store.Store, email string) []string {
 	t.Helper()
-	ctx := context.Background()
-	a, err := st.AccountByEmail(ctx, email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := store.Principal{AccountID: a.ID}
-	f, err := st.FolderByRole(ctx, p, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, err := st.ListItems(ctx, p, f.ID, store.UIDRange{First: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, it := range items {
-		fh, err := st.OpenBlob(ctx, p, it.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(fh)
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
+	return storetest.InboxMessages(t, st, email)
 }
 
 // raw is a hand-driven SMTP connection, for byte-exact commands no client library sends.

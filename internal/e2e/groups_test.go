@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/testutil"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // adminDo runs an admin request through the running server's control socket, as the
@@ -30,21 +31,7 @@ func adminDo(t *testing.T, a *app.App, req admin.Request) string {
 
 func inboxCount(t *testing.T, st *store.Store, email string) int {
 	t.Helper()
-	ctx := context.Background()
-	acct, err := st.AccountByEmail(ctx, email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := store.Principal{AccountID: acct.ID}
-	f, err := st.FolderByRole(ctx, p, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, err := st.ListItems(ctx, p, f.ID, store.UIDRange{First: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(items)
+	return len(storetest.InboxMessages(t, st, email))
 }
 
 // TestGroupMailAndDirectory: groups made through the control socket receive mail over

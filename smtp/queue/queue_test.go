@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/smtp"
 	"github.com/gatehouse/gatehouse/smtp/queue"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 const password = "correct horse battery staple"
@@ -262,27 +263,8 @@ func (e *env) queueLen(t *testing.T) int {
 
 func (e *env) inbox(t *testing.T) []string {
 	t.Helper()
-	ctx := context.Background()
-	p := store.Principal{AccountID: e.alice}
-	f, err := e.st.FolderByRole(ctx, p, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, err := e.st.ListItems(ctx, p, f.ID, store.UIDRange{First: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, it := range items {
-		fh, err := e.st.OpenBlob(ctx, p, it.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(fh)
-		fh.Close()
-		out = append(out, string(b))
-	}
-	return out
+	_, raws := storetest.FolderMessages(t, e.st, store.Principal{AccountID: e.alice}, store.RoleInbox)
+	return raws
 }
 
 const body = "From: Alice <alice@example.org>\r\nTo: x@remote.example\r\nSubject: outbound\r\n\r\nHello remote world.\r\n"
