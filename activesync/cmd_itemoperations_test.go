@@ -242,15 +242,7 @@ func TestItemOperationsFetchAttachmentNotFound(t *testing.T) {
 
 	// Another account's message: its FileReference is well formed and names a real
 	// attachment, but not one Alice can reach (§2 invariant 7).
-	bob := e.addUser("bob@example.org", "Bob")
-	bobInbox, err := e.st.FolderByRole(context.Background(), store.Principal{AccountID: bob.ID}, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := e.st.Deliver(context.Background(), store.Principal{AccountID: bob.ID}, bobInbox.ID, []byte(attachmentMessage("theirs")), store.DeliverOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, theirs := e.othersMessage("theirs")
 	for name, ref := range map[string]string{
 		"other account":        formatFileRef(theirs.FolderID, theirs.ItemID, "2"),
 		"other account folder": formatFileRef(theirs.FolderID, mine.ItemID, "2"),
@@ -565,16 +557,7 @@ func testFetchItem(t *testing.T, version string) {
 	}
 
 	// Not found: another account's item, a deleted one; not supported: a contact.
-	bob := e.addUser("bob@example.org", "Bob")
-	bp := store.Principal{AccountID: bob.ID}
-	bobInbox, err := e.st.FolderByRole(ctx, bp, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := e.st.Deliver(ctx, bp, bobInbox.ID, []byte(attachmentMessage("bob's")), store.DeliverOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, theirs := e.othersMessage("bob's")
 	contacts := e.folderByRole(store.RoleContacts)
 	card, err := e.st.AppendPIM(ctx, e.principal(), contacts.ID, store.PIMItem{Content: "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c1\r\nFN:Carol\r\nEND:VCARD\r\n", ICalUID: "c1"})
 	if err != nil {
@@ -585,7 +568,7 @@ func testFetchItem(t *testing.T, version string) {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct{ cid, sid, status string }{
-		"other account": {folderServerID(bobInbox.ID), (&store.Item{ID: theirs.ItemID, FolderID: bobInbox.ID}).ServerID(), "6"},
+		"other account": {folderServerID(theirs.FolderID), (&store.Item{ID: theirs.ItemID, FolderID: theirs.FolderID}).ServerID(), "6"},
 		"deleted":       {cid, (&store.Item{ID: gone.ItemID, FolderID: inbox.ID}).ServerID(), "6"},
 		"contact":       {folderServerID(contacts.ID), (&store.Item{ID: card.ItemID, FolderID: contacts.ID}).ServerID(), "156"},
 	} {

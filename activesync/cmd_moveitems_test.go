@@ -55,25 +55,16 @@ func TestMoveItems(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bob := e.addUser("bob@example.org", "Bob")
-	bp := store.Principal{AccountID: bob.ID}
-	bobInbox, err := e.st.FolderByRole(ctx, bp, store.RoleInbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := e.st.Deliver(ctx, bp, bobInbox.ID, []byte(attachmentMessage("bob's")), store.DeliverOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bp, theirs := e.othersMessage("bob's")
 	contacts := e.folderByRole(store.RoleContacts)
 	in, proj := folderServerID(inbox.ID), folderServerID(projects.ID)
 
 	r := e.do(call{cmd: "MoveItems", xml: moveXML(
 		[3]string{sid(inbox.ID, a.ItemID), in, proj},                                  // 3: moved
 		[3]string{sid(inbox.ID, b.ItemID), in, in},                                    // 4: same folder
-		[3]string{sid(bobInbox.ID, theirs.ItemID), folderServerID(bobInbox.ID), proj}, // 1: another account's folder
+		[3]string{sid(theirs.FolderID, theirs.ItemID), folderServerID(theirs.FolderID), proj}, // 1: another account's folder
 		[3]string{sid(inbox.ID, theirs.ItemID), in, proj},                             // 1: another account's item
-		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(bobInbox.ID)},           // 2: another account's folder
+		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(theirs.FolderID)},           // 2: another account's folder
 		[3]string{sid(inbox.ID, b.ItemID), in, "424242"},                              // 2: no such folder
 		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(contacts.ID)},           // 5: mail into contacts
 		[3]string{"junk", in, proj},                                                   // 1: not a ServerId
@@ -112,7 +103,7 @@ func TestMoveItems(t *testing.T) {
 	if it, err := e.st.GetItem(ctx, p, b.ItemID); err != nil || it.FolderID != inbox.ID {
 		t.Errorf("unmoved item: folder %d (%v)", it.FolderID, err)
 	}
-	if it, err := e.st.GetItem(ctx, bp, theirs.ItemID); err != nil || it.FolderID != bobInbox.ID {
+	if it, err := e.st.GetItem(ctx, bp, theirs.ItemID); err != nil || it.FolderID != theirs.FolderID {
 		t.Errorf("Bob's item: folder %d (%v)", it.FolderID, err)
 	}
 	// The device's known sets: gone from the Inbox's, present in Projects' at the move's

@@ -76,6 +76,19 @@ func (e *testEnv) addUser(email, name string) store.Account {
 	return acct
 }
 
+// othersMessage creates bob@example.org and delivers a message with that subject to
+// his Inbox, for the isolation checks: what Alice's device must not reach. The
+// delivery's FolderID is Bob's Inbox.
+func (e *testEnv) othersMessage(subject string) (store.Principal, store.Delivered) {
+	e.t.Helper()
+	bp := store.Principal{AccountID: e.addUser("bob@example.org", "Bob").ID}
+	d, err := e.st.Deliver(context.Background(), bp, 0, []byte(attachmentMessage(subject)), store.DeliverOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return bp, d
+}
+
 // principal is the test account's store principal.
 func (e *testEnv) principal() store.Principal { return store.Principal{AccountID: e.acct.ID} }
 
