@@ -60,16 +60,16 @@ func TestMoveItems(t *testing.T) {
 	in, proj := folderServerID(inbox.ID), folderServerID(projects.ID)
 
 	r := e.do(call{cmd: "MoveItems", xml: moveXML(
-		[3]string{sid(inbox.ID, a.ItemID), in, proj},                                  // 3: moved
-		[3]string{sid(inbox.ID, b.ItemID), in, in},                                    // 4: same folder
+		[3]string{sid(inbox.ID, a.ItemID), in, proj},                                          // 3: moved
+		[3]string{sid(inbox.ID, b.ItemID), in, in},                                            // 4: same folder
 		[3]string{sid(theirs.FolderID, theirs.ItemID), folderServerID(theirs.FolderID), proj}, // 1: another account's folder
-		[3]string{sid(inbox.ID, theirs.ItemID), in, proj},                             // 1: another account's item
-		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(theirs.FolderID)},           // 2: another account's folder
-		[3]string{sid(inbox.ID, b.ItemID), in, "424242"},                              // 2: no such folder
-		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(contacts.ID)},           // 5: mail into contacts
-		[3]string{"junk", in, proj},                                                   // 1: not a ServerId
-		[3]string{sid(projects.ID, b.ItemID), proj, in},                               // 1: not in that folder
-		[3]string{sid(inbox.ID, a.ItemID), in, proj},                                  // 1: already moved above
+		[3]string{sid(inbox.ID, theirs.ItemID), in, proj},                                     // 1: another account's item
+		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(theirs.FolderID)},               // 2: another account's folder
+		[3]string{sid(inbox.ID, b.ItemID), in, "424242"},                                      // 2: no such folder
+		[3]string{sid(inbox.ID, b.ItemID), in, folderServerID(contacts.ID)},                   // 5: mail into contacts
+		[3]string{"junk", in, proj},                                                           // 1: not a ServerId
+		[3]string{sid(projects.ID, b.ItemID), proj, in},                                       // 1: not in that folder
+		[3]string{sid(inbox.ID, a.ItemID), in, proj},                                          // 1: already moved above
 	)})
 	if r.status != http.StatusOK || r.body == nil {
 		t.Fatalf("MoveItems: HTTP %d", r.status)
