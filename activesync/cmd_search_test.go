@@ -60,17 +60,10 @@ func newGALEnv(t *testing.T) *galEnv {
 // waitGAL waits until the GAL's snapshot satisfies ok.
 func (g *galEnv) waitGAL(ok func(*directory.GALSnapshot) bool) {
 	g.t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		ch := g.gal.Changed()
-		if ok(g.gal.Snapshot()) {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			g.t.Fatalf("GAL never reached the expected state; %d entries", len(g.gal.Snapshot().Entries))
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := g.gal.Await(ctx, ok); err != nil {
+		g.t.Fatalf("GAL never reached the expected state; %d entries", len(g.gal.Snapshot().Entries))
 	}
 }
 

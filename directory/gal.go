@@ -153,6 +153,23 @@ func (g *GAL) Changed() <-chan struct{} {
 // Snapshot returns the current address book.
 func (g *GAL) Snapshot() *GALSnapshot { return g.snap.Load() }
 
+// Await returns the first published snapshot, the current one included, that satisfies
+// ok, or ctx's error. A snapshot published for an earlier hint may precede the one that
+// carries a given change, so whoever must see its own change waits for its outcome.
+func (g *GAL) Await(ctx context.Context, ok func(*GALSnapshot) bool) (*GALSnapshot, error) {
+	for {
+		ch := g.Changed()
+		if s := g.Snapshot(); s != nil && ok(s) {
+			return s, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // Run loads the address book and then follows the change feed until ctx ends or the
 // store closes. It returns nil then; an error only if the first load fails.
 func (g *GAL) Run(ctx context.Context) error {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -49,27 +48,21 @@ func TestGALIndexAndFeed(t *testing.T) {
 	if e, ok := s.ByEmail("P3@EXAMPLE.ORG"); !ok || e.CommonName() != "Bob  Marley" {
 		t.Errorf("by email: %v", e)
 	}
-	ch := g.Changed()
 	id, _ := st.ResolveAddress(ctx, "p0@example.org")
 	if err := st.AddAlias(ctx, id, "anna@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no update from the feed")
-	}
-	if _, ok := g.Snapshot().ByEmail("anna@example.org"); !ok {
-		t.Error("alias not in the GAL")
-	}
-	ch = g.Changed()
+	waitSnapshot(t, g, "alias not in the GAL", func(s *GALSnapshot) bool {
+		_, ok := s.ByEmail("anna@example.org")
+		return ok
+	})
 	if err := st.DeleteAccount(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	<-ch
-	if _, ok := g.Snapshot().ByEmail("p0@example.org"); ok {
-		t.Error("deleted account still in the GAL")
-	}
+	waitSnapshot(t, g, "deleted account still in the GAL", func(s *GALSnapshot) bool {
+		_, ok := s.ByEmail("p0@example.org")
+		return !ok
+	})
 	cancel()
 	<-done
 }

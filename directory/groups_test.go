@@ -64,42 +64,41 @@ func TestGALGroups(t *testing.T) {
 		}
 	}
 
-	// A change of the group, and of a member's visibility, through the feed.
-	ch := g.Changed()
+	// A change of the group, and of a member's visibility, through the feed. A snapshot
+	// published for an earlier hint may come first, so each step waits for its outcome.
 	name := "Ops team"
 	if _, err := st.UpdateGroup(ctx, "ops@example.org", store.GroupUpdate{DisplayName: &name}); err != nil {
 		t.Fatal(err)
 	}
-	waitChanged(t, ch)
-	if e, _ := g.Snapshot().ByEmail("ops@example.org"); e == nil || e.DisplayName != "Ops team" {
-		t.Errorf("after rename: %+v", e)
-	}
-	ch = g.Changed()
+	waitSnapshot(t, g, "after rename", func(s *GALSnapshot) bool {
+		e, _ := s.ByEmail("ops@example.org")
+		return e != nil && e.DisplayName == "Ops team"
+	})
 	ann, _ := st.AccountByEmail(ctx, "ann@example.org")
 	if _, err := st.UpdateAttributes(ctx, ann.ID, func(a *store.Attributes) { a.HiddenFromGAL = true }); err != nil {
 		t.Fatal(err)
 	}
-	waitChanged(t, ch)
-	if e, _ := g.Snapshot().ByEmail("ops@example.org"); e == nil || !slices.Equal(e.Members, []string{"ext@remote.example"}) {
-		t.Errorf("a member hidden since: %+v", e)
-	}
-	ch = g.Changed()
+	waitSnapshot(t, g, "a member hidden since", func(s *GALSnapshot) bool {
+		e, _ := s.ByEmail("ops@example.org")
+		return e != nil && slices.Equal(e.Members, []string{"ext@remote.example"})
+	})
 	if err := st.DeleteGroup(ctx, "ops@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	waitChanged(t, ch)
-	if _, ok := g.Snapshot().ByEmail("ops@example.org"); ok {
-		t.Error("deleted group still in the GAL")
-	}
+	waitSnapshot(t, g, "deleted group still in the GAL", func(s *GALSnapshot) bool {
+		_, ok := s.ByEmail("ops@example.org")
+		return !ok
+	})
 	cancel()
 	<-done
 }
 
-func waitChanged(t *testing.T, ch <-chan struct{}) {
+// waitSnapshot waits a few seconds at most for a snapshot that satisfies ok.
+func waitSnapshot(t *testing.T, g *GAL, what string, ok func(*GALSnapshot) bool) {
 	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no update from the feed")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := g.Await(ctx, ok); err != nil {
+		t.Fatalf("%s: no such snapshot from the feed (last %+v)", what, g.Snapshot().Entries)
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/gatehouse/gatehouse/directory"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -23,7 +23,6 @@ import (
 func withGroups(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
-	ch := e.gal.Changed()
 	for _, g := range []store.NewGroup{
 		{Email: "sub@example.org", Members: []string{"bob@example.org"}},
 		{Email: "secret@example.org", Hidden: true, Members: []string{"bob@example.org"}},
@@ -33,17 +32,10 @@ func withGroups(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 	}
-	for {
-		if s := e.gal.Snapshot(); func() bool { _, ok := s.ByEmail("team@example.org"); return ok }() {
-			return
-		}
-		select {
-		case <-ch:
-			ch = e.gal.Changed()
-		case <-time.After(5 * time.Second):
-			t.Fatal("groups never reached the GAL")
-		}
-	}
+	e.awaitGAL(t, "groups never reached the GAL", func(s *directory.GALSnapshot) bool {
+		_, ok := s.ByEmail("team@example.org")
+		return ok
+	})
 }
 
 const (

@@ -152,6 +152,16 @@ func newEnv(t *testing.T, extra int, edit ...func(*Options)) *env {
 	return &env{st: st, dir: d, gal: gal, srv: srv, addr: ln.Addr().String(), bob: bob}
 }
 
+// awaitGAL waits a few seconds at most for an address book that satisfies ok.
+func (e *env) awaitGAL(t *testing.T, what string, ok func(*directory.GALSnapshot) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := e.gal.Await(ctx, ok); err != nil {
+		t.Fatal(what)
+	}
+}
+
 func (e *env) dial(t *testing.T) *ldap.Conn {
 	t.Helper()
 	c, err := ldap.DialURL("ldap://" + e.addr)
@@ -452,27 +462,27 @@ func TestFeedUpdatesNextSearch(t *testing.T) {
 	if got := search(t, c, base, "(title=Drummer)"); len(got) != 0 {
 		t.Fatal("drummer before")
 	}
-	changed := e.gal.Changed()
 	attrs := e.bob.Attributes
 	attrs.DisplayName, attrs.GivenName, attrs.Surname, attrs.Title = "Bob Marley", "Bob", "Marley", "Drummer"
 	if err := e.st.SetAttributes(context.Background(), e.bob.ID, attrs); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-changed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the GAL did not follow the feed")
-	}
+	e.awaitGAL(t, "the GAL did not follow the feed", func(s *directory.GALSnapshot) bool {
+		b, ok := s.ByEmail("bob@example.org")
+		return ok && b.Title == "Drummer"
+	})
 	if got := search(t, c, base, "(title=Drummer)"); !slices.Equal(dns(got), []string{bobDN}) {
 		t.Errorf("after change: %v", dns(got))
 	}
 	// Hiding bob takes him out of the GAL.
-	changed = e.gal.Changed()
 	attrs.HiddenFromGAL = true
 	if err := e.st.SetAttributes(context.Background(), e.bob.ID, attrs); err != nil {
 		t.Fatal(err)
 	}
-	<-changed
+	e.awaitGAL(t, "bob still in the GAL", func(s *directory.GALSnapshot) bool {
+		_, ok := s.ByEmail("bob@example.org")
+		return !ok
+	})
 	if got := search(t, c, base, "(|(cn=*marley*)(uid=bob))"); len(got) != 0 {
 		t.Errorf("hidden: %v", dns(got))
 	}
