@@ -42,10 +42,16 @@ type mailbox struct {
 	watchers map[chan struct{}]struct{} // IDLE sessions, kicked after updates are queued
 
 	// \Recent (RFC 3501 2.3.2, IMAP4rev1 only): uids above recentHigh have not been
-	// shown to any session yet; new ones go to the earliest-selected rev1 read-write
-	// session in claimers. Kept in memory: after a restart nothing is recent.
-	recentHigh uint32
-	claimers   []*selected
+	// shown to a read-write session yet. They go to the earliest-selected rev1
+	// read-write session in claimers, and are recent in the rev1 read-only sessions in
+	// lookers while nobody claims them. The mark is kept in the folder row
+	// (store.ClaimRecent), so a message that arrives while no session has the folder
+	// selected, or before a restart, is recent at the next SELECT; recentPending is a
+	// claim not yet written there.
+	recentHigh    uint32
+	recentPending bool
+	claimers      []*selected
+	lookers       []*selected
 
 	// The envelope cache (envcache.go): entries parallel to uids (nil: not cached;
 	// the slice itself is nil until the first entry), the bytes they take, and
@@ -91,7 +97,7 @@ func (s *Server) openMailbox(ctx context.Context, p store.Principal, folder int6
 		modseq:     v.Modseq,
 		keywords:   v.Keywords,
 		sub:        sub,
-		recentHigh: max(v.Folder.UIDNext, 1) - 1,
+		recentHigh: max(v.Folder.FirstRecentUID, 1) - 1,
 		stop:       make(chan struct{}),
 		refs:       1,
 	}
@@ -111,6 +117,18 @@ func (s *Server) openMailbox(ctx context.Context, p store.Principal, folder int6
 	s.mu.Unlock()
 	go mb.listen()
 	return mb, nil
+}
+
+// numRecent is STATUS RECENT (RFC 3501 6.3.10): from the open view of the folder, whose
+// claims may not be written yet, else what the store counted.
+func (s *Server) numRecent(p store.Principal, folder int64, stored int64) int64 {
+	s.mu.Lock()
+	mb := s.mailboxes[mailboxKey{p.AccountID, folder}]
+	s.mu.Unlock()
+	if mb == nil {
+		return stored
+	}
+	return mb.numUnclaimed()
 }
 
 func (s *Server) releaseMailbox(mb *mailbox) {
@@ -190,6 +208,14 @@ func (mb *mailbox) kick() {
 }
 
 func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTracker, own map[uint32]int64) error {
+	err := mb.applyDelta(ctx, source, own)
+	// After the sessions were kicked: the claim's write does not delay push.
+	mb.saveRecent(context.WithoutCancel(ctx))
+	return err
+}
+
+// applyDelta is syncFrom's work under mb.mu.
+func (mb *mailbox) applyDelta(ctx context.Context, source *imapserver.SessionTracker, own map[uint32]int64) error {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	defer mb.kick()
@@ -225,6 +251,9 @@ func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTrack
 				mb.envs = slices.Delete(mb.envs, i, i+1)
 			}
 			for _, c := range mb.claimers {
+				c.dropRecent(uid)
+			}
+			for _, c := range mb.lookers {
 				c.dropRecent(uid)
 			}
 		}
@@ -326,29 +355,71 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// claimRecent gives the uids above recentHigh to the first claimer (mb.mu held).
+// claimRecent gives the uids above recentHigh to the first claimer, or shows them
+// to the lookers while there is none (mb.mu held).
 func (mb *mailbox) claimRecent(uids []uint32) {
-	var mine []uint32
+	var unclaimed []uint32
 	for _, u := range uids {
 		if u > mb.recentHigh {
-			mine = append(mine, u)
-			mb.recentHigh = u
+			unclaimed = append(unclaimed, u)
 		}
 	}
-	if len(mine) > 0 && len(mb.claimers) > 0 {
-		mb.claimers[0].addRecent(mine)
+	if len(unclaimed) == 0 {
+		return
 	}
+	if len(mb.claimers) == 0 {
+		for _, l := range mb.lookers {
+			l.addRecent(unclaimed)
+		}
+		return
+	}
+	mb.claimers[0].addRecent(unclaimed)
+	mb.recentHigh = unclaimed[len(unclaimed)-1]
+	mb.recentPending = true
 }
 
-// addClaimer registers a rev1 read-write selection and gives it what is recent now
-// (mb.mu held).
+// addClaimer registers a rev1 read-write selection and gives it what is recent now;
+// addLooker registers a rev1 read-only one, to which that is recent too (mb.mu held).
 func (mb *mailbox) addClaimer(sel *selected) {
 	mb.claimers = append(mb.claimers, sel)
 	mb.claimRecent(mb.uids)
 }
 
+func (mb *mailbox) addLooker(sel *selected) {
+	mb.lookers = append(mb.lookers, sel)
+	i, _ := slices.BinarySearch(mb.uids, mb.recentHigh+1)
+	sel.addRecent(mb.uids[i:])
+}
+
 func (mb *mailbox) removeClaimer(sel *selected) {
 	mb.mu.Lock()
 	mb.claimers = slices.DeleteFunc(mb.claimers, func(c *selected) bool { return c == sel })
+	mb.lookers = slices.DeleteFunc(mb.lookers, func(c *selected) bool { return c == sel })
 	mb.mu.Unlock()
+}
+
+// saveRecent writes a pending claim to the folder row. Claims are made in memory
+// first (so push is not held up by a write) and one server process serves a data
+// directory; stateless nodes over one database would need the claim to be made in the
+// store instead (ClaimRecent returns the first uid that was still free for that).
+func (mb *mailbox) saveRecent(ctx context.Context) {
+	mb.mu.Lock()
+	high, pending := mb.recentHigh, mb.recentPending
+	mb.recentPending = false
+	mb.mu.Unlock()
+	if !pending {
+		return
+	}
+	if _, err := mb.srv.opts.Store.ClaimRecent(ctx, mb.p, mb.key.folder, high); err != nil &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrNotFound) {
+		mb.srv.log.Warn("saving the recent mark", "folder", mb.key.folder, "err", err)
+	}
+}
+
+// numUnclaimed is STATUS RECENT from the open view: the messages above the mark.
+func (mb *mailbox) numUnclaimed() int64 {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	i, _ := slices.BinarySearch(mb.uids, mb.recentHigh+1)
+	return int64(len(mb.uids) - i)
 }

@@ -335,7 +335,7 @@ func (s *session) status(f store.Folder, name string, options *goimap.StatusOpti
 		data.NumMessages = u32(st.Messages)
 	}
 	if options.NumRecent {
-		data.NumRecent = u32(0)
+		data.NumRecent = u32(s.srv.numRecent(s.p, f.ID, st.Recent))
 	}
 	if options.UIDNext {
 		data.UIDNext = goimap.UID(st.UIDNext)

@@ -151,6 +151,50 @@ func TestRecentRev1(t *testing.T) {
 	if got := b.cmd("SEARCH RECENT"); !strings.Contains(got, "* SEARCH\r\n") {
 		t.Errorf("second session SEARCH RECENT: %s", got)
 	}
+
+	// Delivered while nobody has the folder selected: recent for a read-only session
+	// without being taken, then taken by the next read-write one.
+	a.cmd("UNSELECT")
+	b.cmd("UNSELECT")
+	deliver := func(subject string) {
+		t.Helper()
+		if _, err := e.st.Deliver(context.Background(), e.principal("alice@example.org"), 0, []byte(textMessage(subject, "x")), store.DeliverOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver("while nobody looked")
+	if got := a.cmd("STATUS INBOX (RECENT)"); !strings.Contains(got, "RECENT 1)") {
+		t.Errorf("STATUS RECENT: %s", got)
+	}
+	if got := a.cmd("EXAMINE INBOX"); !strings.Contains(got, "* 1 RECENT") {
+		t.Errorf("EXAMINE: %s", got)
+	}
+	if got := a.cmd("FETCH 2 FLAGS"); !strings.Contains(got, `\Recent`) {
+		t.Errorf("EXAMINE FETCH FLAGS: %s", got)
+	}
+	if got := b.cmd("SELECT INBOX"); !strings.Contains(got, "* 1 RECENT") {
+		t.Errorf("SELECT after EXAMINE: %s", got)
+	}
+	if got := a.cmd("STATUS INBOX (RECENT)"); !strings.Contains(got, "RECENT 0)") {
+		t.Errorf("STATUS RECENT after a read-write SELECT: %s", got)
+	}
+	b.cmd("UNSELECT")
+	a.cmd("UNSELECT")
+
+	// The mark is in the store: another server on it (as after a restart) shows what
+	// arrived since, and the first server no longer does.
+	deliver("before the restart")
+	other := e.rawAt(e.secondServer(func(*Options) {}))
+	other.cmd(login)
+	if got := other.cmd("SELECT INBOX"); !strings.Contains(got, "* 1 RECENT") {
+		t.Errorf("SELECT on the other server: %s", got)
+	}
+	if got := other.cmd("FETCH 1:* FLAGS"); strings.Count(got, `\Recent`) != 1 || !strings.Contains(got, "* 3 FETCH (FLAGS (\\Recent))") {
+		t.Errorf("FETCH on the other server: %s", got)
+	}
+	if got := a.cmd("SELECT INBOX"); !strings.Contains(got, "* 0 RECENT") {
+		t.Errorf("SELECT on the first server after the other: %s", got)
+	}
 }
 
 // Sequence numbers stay in the client's view while an EXPUNGE is pending for it

@@ -50,31 +50,40 @@ type selected struct {
 	searchRes []uint32 // SEARCHRES "$" (RFC 5182), as uids
 
 	recentMu        sync.Mutex
-	recent          map[uint32]bool // \Recent for this session (IMAP4rev1)
+	recent          []uint32 // \Recent for this session (IMAP4rev1), sorted
 	recentAnnounced int
 }
 
+// addRecent adds uids to the session's \Recent set. Claims come in increasing uid
+// order (each above the mailbox's mark), so the set is a sorted slice.
 func (sel *selected) addRecent(uids []uint32) {
 	sel.recentMu.Lock()
-	if sel.recent == nil {
-		sel.recent = map[uint32]bool{}
-	}
 	for _, u := range uids {
-		sel.recent[u] = true
+		if n := len(sel.recent); n == 0 || sel.recent[n-1] < u {
+			sel.recent = append(sel.recent, u)
+		} else if i, ok := slices.BinarySearch(sel.recent, u); !ok {
+			sel.recent = slices.Insert(sel.recent, i, u)
+		}
 	}
 	sel.recentMu.Unlock()
 }
 
 func (sel *selected) dropRecent(uid uint32) {
 	sel.recentMu.Lock()
-	delete(sel.recent, uid)
+	if i, ok := slices.BinarySearch(sel.recent, uid); ok {
+		sel.recent = slices.Delete(sel.recent, i, i+1)
+	}
 	sel.recentMu.Unlock()
 }
 
 func (sel *selected) isRecent(uid uint32) bool {
 	sel.recentMu.Lock()
 	defer sel.recentMu.Unlock()
-	return sel.recent[uid]
+	if len(sel.recent) == 0 || uid < sel.recent[0] {
+		return false
+	}
+	_, ok := slices.BinarySearch(sel.recent, uid)
+	return ok
 }
 
 func (sel *selected) numRecent() int {
@@ -207,7 +216,11 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 	if i, ok := slices.BinarySearch(mb.uids, unseenUID); ok && unseenUID != 0 {
 		firstUnseen = uint32(i + 1)
 	}
-	if !rev2 && !sel.readOnly {
+	switch {
+	case rev2: // RFC 9051 dropped \Recent
+	case sel.readOnly:
+		mb.addLooker(sel)
+	default:
 		mb.addClaimer(sel)
 	}
 	uidNext := st.UIDNext
@@ -215,6 +228,7 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 		uidNext = mb.uids[n-1] + 1 // a delivery synced after FolderStatus was read
 	}
 	mb.mu.Unlock()
+	mb.saveRecent(context.WithoutCancel(s.ctx))
 	sel.recentAnnounced = sel.numRecent()
 	s.sel = sel
 	data = &goimap.SelectData{

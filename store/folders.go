@@ -15,7 +15,7 @@ import (
 const HierarchySeparator = "/"
 
 const folderCols = `id, account_id, parent_id, name, class, role, uidvalidity, uidnext, highest_modseq,
-hier_modseq, create_modseq, subscribed, deleted_modseq IS NOT NULL`
+hier_modseq, create_modseq, subscribed, deleted_modseq IS NOT NULL, first_recent_uid`
 
 type scanner interface{ Scan(...any) error }
 
@@ -23,7 +23,7 @@ func scanFolder(sc scanner) (Folder, error) {
 	var f Folder
 	var class, role string
 	err := sc.Scan(&f.ID, &f.AccountID, &f.ParentID, &f.Name, &class, &role, &f.UIDValidity, &f.UIDNext,
-		&f.HighestModseq, &f.HierModseq, &f.CreateModseq, &f.Subscribed, &f.Deleted)
+		&f.HighestModseq, &f.HierModseq, &f.CreateModseq, &f.Subscribed, &f.Deleted, &f.FirstRecentUID)
 	f.Class, f.Role = Class(class), Role(role)
 	return f, err
 }
@@ -344,13 +344,37 @@ func (s *Store) FolderByPath(ctx context.Context, p Principal, path string) (Fol
 // the cost does not grow with the folder).
 func (s *Store) FolderStatus(ctx context.Context, p Principal, id int64) (FolderStatus, error) {
 	var st FolderStatus
-	err := s.rq.QueryRowContext(ctx, `SELECT item_count, unseen_count, total_size, uidnext, uidvalidity, highest_modseq
+	err := s.rq.QueryRowContext(ctx, `SELECT item_count, unseen_count, total_size, uidnext, uidvalidity, highest_modseq,
+(SELECT count(*) FROM item WHERE item.account_id = folder.account_id AND item.folder_id = folder.id AND item.uid >= folder.first_recent_uid)
 FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL`, id, p.AccountID).
-		Scan(&st.Messages, &st.Unseen, &st.Size, &st.UIDNext, &st.UIDValidity, &st.HighestModseq)
+		Scan(&st.Messages, &st.Unseen, &st.Size, &st.UIDNext, &st.UIDValidity, &st.HighestModseq, &st.Recent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("folder %d: %w", id, ErrNotFound)
 	}
 	return st, err
+}
+
+// ClaimRecent records that a folder's messages up to uid through have been shown as
+// \Recent (RFC 3501 2.3.2) and returns the first uid that was still unclaimed: uids
+// from first to through are the caller's to show, none if first > through. A claim never
+// moves the mark back. It is session state, not a change of the folder: no modseq, no
+// hint.
+func (s *Store) ClaimRecent(ctx context.Context, p Principal, folder int64, through uint32) (first uint32, err error) {
+	err = s.write(ctx, func(t *tx) error {
+		if err := t.queryRow("SELECT first_recent_uid FROM folder WHERE id = ? AND account_id = ? AND deleted_modseq IS NULL",
+			folder, p.AccountID).Scan(&first); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("folder %d: %w", folder, ErrNotFound)
+			}
+			return err
+		}
+		if through < first {
+			return nil
+		}
+		_, err := t.exec("UPDATE folder SET first_recent_uid = ? WHERE id = ?", int64(through)+1, folder)
+		return err
+	})
+	return first, err
 }
 
 // FolderTreeDelta returns the folders created, renamed or re-subscribed and the folders

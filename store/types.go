@@ -201,6 +201,9 @@ type Folder struct {
 	CreateModseq  int64
 	Subscribed    bool
 	Deleted       bool
+	// FirstRecentUID: uids from here up have not been shown as \Recent to any
+	// IMAP4rev1 session yet (ClaimRecent).
+	FirstRecentUID uint32
 }
 
 // FolderStatus is what IMAP STATUS and EAS GetItemEstimate ask.
@@ -211,6 +214,7 @@ type FolderStatus struct {
 	UIDNext       uint32
 	UIDValidity   uint32
 	HighestModseq int64
+	Recent        int64 // messages not yet shown as \Recent (RFC 3501 STATUS RECENT)
 }
 
 // Item is the metadata of one item (message, event, contact, task, note).

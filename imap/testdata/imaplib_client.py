@@ -51,9 +51,20 @@ m = re.search(rb"APPENDUID (\d+) (\d+)", data[0])
 check(m is not None, "APPENDUID in %r" % data)
 uid = m.group(2)
 
+# RFC 3501 2.3.2: appended while nobody had INBOX selected, the message is recent for
+# the first read-write session to select it, and for no later one.
+typ, data = M.status("INBOX", "(RECENT)")
+check(typ == "OK" and b"RECENT 1" in data[0], "status recent before select: %r" % data)
+
 ok(M.create("Py/Sub"), "create")
 n = int(ok(M.select("INBOX"), "select")[0])
 check(n >= 1, "select count %d" % n)
+check(M.response("RECENT")[1] == [b"1"], "RECENT at select")
+M2 = imaplib.IMAP4(host, port)
+ok(M2.login(user, password), "second login")
+ok(M2.select("INBOX"), "second select")
+check(M2.response("RECENT")[1] == [b"0"], "RECENT at the second select")
+M2.logout()
 
 data = ok(M.uid("FETCH", uid, "(UID FLAGS RFC822.SIZE BODY.PEEK[])"), "uid fetch")
 check(isinstance(data[0], tuple), "fetch literal %r" % data)

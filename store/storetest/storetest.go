@@ -71,6 +71,7 @@ func Run(t *testing.T, b Backend) {
 		{"StalledListenerBlocksNoWriter", testStalledListener},
 		{"DirectoryChangesPublished", testDirectoryChanges},
 		{"FlagsAndStatusCounters", testFlagsStatus},
+		{"RecentClaims", testRecentClaims},
 		{"CopyExpungeDelete", testCopyExpunge},
 		{"PIMItems", testPIM},
 		{"Props", testProps},
@@ -755,6 +756,42 @@ func testFlagsStatus(t *testing.T, b Backend) {
 	st, _ = e.st.FolderStatus(e.ctx, e.p, e.inbox)
 	if st.Unseen != 4 {
 		t.Errorf("unseen %d, want 4", st.Unseen)
+	}
+}
+
+// testRecentClaims: a new folder's messages are unclaimed \Recent until claimed, a
+// claim hands out each uid once and never moves the mark back, and STATUS counts the rest.
+func testRecentClaims(t *testing.T, b Backend) {
+	e := newEnv(t, b)
+	for i := 0; i < 3; i++ {
+		e.deliver(t, e.inbox, i)
+	}
+	st, _ := e.st.FolderStatus(e.ctx, e.p, e.inbox)
+	if st.Recent != 3 {
+		t.Errorf("recent %d before any claim, want 3", st.Recent)
+	}
+	first, err := e.st.ClaimRecent(e.ctx, e.p, e.inbox, st.UIDNext-1)
+	if err != nil || first != 1 {
+		t.Fatalf("first claim: %d %v", first, err)
+	}
+	if again, _ := e.st.ClaimRecent(e.ctx, e.p, e.inbox, st.UIDNext-1); again != st.UIDNext {
+		t.Errorf("second claim starts at %d, want %d (nothing left)", again, st.UIDNext)
+	}
+	if back, _ := e.st.ClaimRecent(e.ctx, e.p, e.inbox, 1); back != st.UIDNext {
+		t.Errorf("an older claim moved the mark to %d", back)
+	}
+	d := e.deliver(t, e.inbox, 9)
+	st, _ = e.st.FolderStatus(e.ctx, e.p, e.inbox)
+	f, _ := e.st.Folder(e.ctx, e.p, e.inbox)
+	if st.Recent != 1 || f.FirstRecentUID != d.UID {
+		t.Errorf("after a new delivery: recent %d, first %d, want 1 and %d", st.Recent, f.FirstRecentUID, d.UID)
+	}
+	other, err := e.st.CreateAccount(e.ctx, store.NewAccount{Email: "mallory@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.ClaimRecent(e.ctx, store.Principal{AccountID: other.ID}, e.inbox, d.UID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("claim in another account's folder: %v", err)
 	}
 }
 
