@@ -45,9 +45,9 @@ type mailbox struct {
 	// shown to a read-write session yet. They go to the earliest-selected rev1
 	// read-write session in claimers, and are recent in the rev1 read-only sessions in
 	// lookers while nobody claims them. The mark is kept in the folder row
-	// (store.ClaimRecent), so a message that arrives while no session has the folder
-	// selected, or before a restart, is recent at the next SELECT; recentPending is a
-	// claim not yet written there.
+	// (store.ClaimRecent, written by saveRecent), so a message that arrives while no
+	// session has the folder selected, or before a restart, is recent at the next
+	// SELECT; recentPending is a claim not yet written there.
 	recentHigh    uint32
 	recentPending bool
 	claimers      []*selected
@@ -133,6 +133,14 @@ func (s *Server) numRecent(p store.Principal, folder int64, stored int64) int64 
 
 func (s *Server) releaseMailbox(mb *mailbox) {
 	s.mu.Lock()
+	if mb.refs == 1 && mb.recentUnsaved() {
+		// The last user: write the \Recent claims while the view can still be found,
+		// so that a session opening the folder meanwhile shares this view and a later
+		// one reads the mark from the store.
+		s.mu.Unlock()
+		mb.saveRecent(context.WithoutCancel(s.baseCtx)) // also at shutdown
+		s.mu.Lock()
+	}
 	mb.refs--
 	last := mb.refs == 0
 	if last {
@@ -208,14 +216,6 @@ func (mb *mailbox) kick() {
 }
 
 func (mb *mailbox) syncFrom(ctx context.Context, source *imapserver.SessionTracker, own map[uint32]int64) error {
-	err := mb.applyDelta(ctx, source, own)
-	// After the sessions were kicked: the claim's write does not delay push.
-	mb.saveRecent(context.WithoutCancel(ctx))
-	return err
-}
-
-// applyDelta is syncFrom's work under mb.mu.
-func (mb *mailbox) applyDelta(ctx context.Context, source *imapserver.SessionTracker, own map[uint32]int64) error {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	defer mb.kick()
@@ -398,10 +398,12 @@ func (mb *mailbox) removeClaimer(sel *selected) {
 	mb.mu.Unlock()
 }
 
-// saveRecent writes a pending claim to the folder row. Claims are made in memory
-// first (so push is not held up by a write) and one server process serves a data
-// directory; stateless nodes over one database would need the claim to be made in the
-// store instead (ClaimRecent returns the first uid that was still free for that).
+// saveRecent writes the claims made since the view was opened to the folder row.
+// Claims are made in the shared view, which is the truth while it is open, and written
+// when its last session leaves: a delivery to a selected folder costs no second write,
+// and a crash only makes the messages recent again. One server process serves a data
+// directory; stateless nodes over one database would make each claim in the store
+// instead (ClaimRecent returns the first uid still free for that).
 func (mb *mailbox) saveRecent(ctx context.Context) {
 	mb.mu.Lock()
 	high, pending := mb.recentHigh, mb.recentPending
@@ -414,6 +416,12 @@ func (mb *mailbox) saveRecent(ctx context.Context) {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrNotFound) {
 		mb.srv.log.Warn("saving the recent mark", "folder", mb.key.folder, "err", err)
 	}
+}
+
+func (mb *mailbox) recentUnsaved() bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return mb.recentPending
 }
 
 // numUnclaimed is STATUS RECENT from the open view: the messages above the mark.

@@ -228,7 +228,6 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 		uidNext = mb.uids[n-1] + 1 // a delivery synced after FolderStatus was read
 	}
 	mb.mu.Unlock()
-	mb.saveRecent(context.WithoutCancel(s.ctx))
 	sel.recentAnnounced = sel.numRecent()
 	s.sel = sel
 	data = &goimap.SelectData{
