@@ -227,13 +227,28 @@ func TestLoginAndCapabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []goimap.Cap{goimap.CapIMAP4rev1, goimap.CapIMAP4rev2, goimap.CapIdle, goimap.CapMove, goimap.CapUIDPlus,
-		goimap.CapNamespace, goimap.CapSpecialUse, goimap.CapESearch, goimap.CapListStatus, goimap.CapBinary, goimap.CapUnselect, goimap.CapLiteralPlus} {
+		goimap.CapNamespace, goimap.CapSpecialUse, goimap.CapCreateSpecialUse, goimap.CapListExtended, goimap.CapListStatus,
+		goimap.CapESearch, goimap.CapSearchRes, goimap.CapLiteralPlus, goimap.CapUnselect, goimap.CapStatusSize, goimap.CapBinary,
+		goimap.CapChildren, goimap.CapEnable, goimap.CapSASLIR, goimap.CapUnauthenticate} {
 		if !caps.Has(want) {
 			t.Errorf("capability %s missing", want)
 		}
 	}
 	if _, ok := caps.AppendLimit(); !ok {
 		t.Error("APPENDLIMIT missing")
+	}
+	// The client's CapSet counts what IMAP4rev2 implies as present; the wire must name
+	// every capability the issue lists itself, for IMAP4rev1 clients.
+	r := e.raw()
+	r.cmd(`LOGIN alice@example.org "` + testPassword + `"`)
+	line := r.cmd("CAPABILITY")
+	for _, want := range strings.Fields("IMAP4rev1 IMAP4rev2 IDLE MOVE UIDPLUS NAMESPACE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED " +
+		"LIST-STATUS ESEARCH SEARCHRES LITERAL+ APPENDLIMIT UNSELECT STATUS=SIZE BINARY CHILDREN ENABLE SASL-IR UNAUTHENTICATE") {
+		if !slices.ContainsFunc(strings.Fields(strings.SplitN(line, "\r\n", 2)[0]), func(c string) bool {
+			return strings.EqualFold(c, want) || strings.HasPrefix(strings.ToUpper(c), want+"=")
+		}) {
+			t.Errorf("CAPABILITY does not name %s: %s", want, line)
+		}
 	}
 	ns, err := c.Namespace().Wait()
 	if err != nil || len(ns.Personal) != 1 || ns.Personal[0].Delim != '/' {
