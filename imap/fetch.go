@@ -215,10 +215,11 @@ type viewHeader struct {
 // viewRow is one message of a FETCH answered from the view: its flags there and its
 // cache entry (nil: a miss).
 type viewRow struct {
-	found bool
-	flags store.Flags
-	kw    []string
-	e     *cachedMsg
+	found  bool
+	recent bool // \Recent in this session
+	flags  store.Flags
+	kw     []string
+	e      *cachedMsg
 }
 
 // fetchView answers a FETCH viewPlan accepts from the shared mailbox view: flags as the view
@@ -251,13 +252,14 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 		rows, miss, missRows = rows[:0], miss[:0], missRows[:0]
 		mb.lastUse.Store(s.srv.cacheClock.Add(1))
 		mb.mu.Lock()
+		recent := s.sel.lockRecent()
 		for j, t := range chunk {
 			i, ok := mb.indexOf(int(t.seq)-1, t.uid)
 			if !ok {
 				rows = append(rows, viewRow{}) // expunged meanwhile; its EXPUNGE comes later
 				continue
 			}
-			r := viewRow{found: true, flags: mb.flags[i], kw: mb.itemKW[t.uid]}
+			r := viewRow{found: true, recent: recent.has(t.uid), flags: mb.flags[i], kw: mb.itemKW[t.uid]}
 			if i < len(mb.envs) {
 				r.e = mb.envs[i]
 			}
@@ -267,6 +269,7 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 			}
 			rows = append(rows, r)
 		}
+		s.sel.recentMu.Unlock()
 		mb.mu.Unlock()
 		if len(miss) > 0 {
 			entries, err := s.readEntries(miss, options.Envelope, hdr)
@@ -293,7 +296,7 @@ func (s *session) fetchView(w *imapserver.FetchWriter, ts []target, options *goi
 				}
 				continue
 			}
-			buf = appendViewFetch(buf, t.clientSeq, t.uid, options, hdr, s.viewFlags(t, r), r.e, quotedUTF8)
+			buf = appendViewFetch(buf, t.clientSeq, t.uid, options, hdr, viewFlags(r), r.e, quotedUTF8)
 			if len(buf) >= rawFlushAt {
 				if err := writeRaw(raw, buf); err != nil {
 					return err
@@ -332,14 +335,14 @@ func writeRaw(c net.Conn, b []byte) error {
 
 // viewFlags is a view row's FLAGS: its system flags and keywords, and \Recent for
 // this session (IMAP4rev1).
-func (s *session) viewFlags(t target, r *viewRow) []goimap.Flag {
+func viewFlags(r *viewRow) []goimap.Flag {
 	var flags []goimap.Flag
 	if len(r.kw) == 0 && r.flags < store.Flags(len(systemFlagLists)) {
 		flags = systemFlagLists[r.flags]
 	} else {
 		flags = imapFlags(r.flags, r.kw)
 	}
-	if s.sel.isRecent(t.uid) {
+	if r.recent {
 		flags = append(flags, recentFlag)
 	}
 	return flags
@@ -423,7 +426,7 @@ func (s *session) fetchViewOne(w *imapserver.FetchWriter, t target, r *viewRow, 
 		rw.WriteUID(goimap.UID(t.uid))
 	}
 	if options.Flags {
-		rw.WriteFlags(s.viewFlags(t, r))
+		rw.WriteFlags(viewFlags(r))
 	}
 	if options.InternalDate {
 		rw.WriteInternalDate(r.e.internalDate())

@@ -86,6 +86,32 @@ func (sel *selected) isRecent(uid uint32) bool {
 	return ok
 }
 
+// recentCursor answers \Recent for uids asked in (mostly) increasing order, as a FETCH
+// of a sequence set does, in constant time each while recentMu is held.
+type recentCursor struct {
+	uids []uint32
+	i    int
+}
+
+// lockRecent takes recentMu, to be released by the caller, and returns a cursor.
+func (sel *selected) lockRecent() recentCursor {
+	sel.recentMu.Lock()
+	return recentCursor{uids: sel.recent}
+}
+
+func (c *recentCursor) has(uid uint32) bool {
+	if len(c.uids) == 0 {
+		return false
+	}
+	if c.i > 0 && c.uids[c.i-1] >= uid { // out of order: start again from the uid
+		c.i, _ = slices.BinarySearch(c.uids, uid)
+	}
+	for c.i < len(c.uids) && c.uids[c.i] < uid {
+		c.i++
+	}
+	return c.i < len(c.uids) && c.uids[c.i] == uid
+}
+
 func (sel *selected) numRecent() int {
 	sel.recentMu.Lock()
 	defer sel.recentMu.Unlock()
