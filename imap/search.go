@@ -44,7 +44,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		cols = store.WithStructure | store.WithMessage
 		chunkSize = min(chunkSize, messageChunk)
 	}
-	filter := flagFilter(criteria)
+	filter := rowFilter(criteria)
 	fromView := onlyViewKeys(criteria)
 	if fromView {
 		// Bring the view forward first, so that a change committed before this command
@@ -117,10 +117,11 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 	return data, nil
 }
 
-// flagFilter is the part of the criteria's top-level system-flag keys (SEEN, UNSEEN,
-// DELETED, ...) that the store can apply as it reads: messages it leaves out fail
-// the criteria anyway, and match checks every key again on the rest.
-func flagFilter(c *goimap.SearchCriteria) store.MailFilter {
+// rowFilter is the part of the criteria's top-level keys that the store can apply as
+// it reads: system flags (SEEN, UNSEEN, DELETED, ...), and SUBJECT and FROM with an
+// ASCII text, matched on the same indexed columns as matchHeader does. Messages it
+// leaves out fail the criteria anyway, and match checks every key again on the rest.
+func rowFilter(c *goimap.SearchCriteria) store.MailFilter {
 	var f store.MailFilter
 	bit := func(fl goimap.Flag) store.Flags {
 		for _, sf := range systemFlags {
@@ -136,7 +137,27 @@ func flagFilter(c *goimap.SearchCriteria) store.MailFilter {
 	for _, fl := range c.NotFlag {
 		f.Unset |= bit(fl)
 	}
+	for _, h := range c.Header {
+		if h.Value == "" || !isASCII(h.Value) {
+			continue // presence, or a text containsFold compares by Unicode case
+		}
+		switch {
+		case strings.EqualFold(h.Key, "subject"):
+			f.SubjectHas = append(f.SubjectHas, h.Value)
+		case strings.EqualFold(h.Key, "from"):
+			f.FromHas = append(f.FromHas, h.Value)
+		}
+	}
 	return f
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // onlyViewKeys reports whether every key of the criteria, at any depth of NOT and OR,

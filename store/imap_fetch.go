@@ -34,6 +34,30 @@ const (
 // bit of Unset (SEARCH's system-flag keys, answered by SQL).
 type MailFilter struct {
 	Set, Unset Flags
+	// SubjectHas and FromHas are ASCII texts that the indexed subject and from
+	// columns must each contain, compared ASCII case-insensitively. The filter may
+	// let more rows through than the caller's own test (a database whose lower()
+	// folds beyond ASCII), never fewer.
+	SubjectHas, FromHas []string
+}
+
+// likeContains is a LIKE pattern for "contains s" in lower case, with \ as the escape
+// character.
+func likeContains(s string) string {
+	var b strings.Builder
+	b.WriteByte('%')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' || c == '_' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('%')
+	return b.String()
 }
 
 // MailRowsByUID reads the items of a folder whose uids lie in the ranges (sorted and
@@ -70,8 +94,18 @@ func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ran
 			", (SELECT data FROM blob WHERE blob.hash = item.blob_hash)"
 	}
 	query := "SELECT " + sel + " FROM item WHERE account_id = ? AND folder_id = ? AND uid BETWEEN ? AND ?"
+	var filterArgs []any
 	if filter.Set != 0 || filter.Unset != 0 {
 		query += " AND flags & ? = ? AND flags & ? = 0"
+		filterArgs = append(filterArgs, int64(filter.Set), int64(filter.Set), int64(filter.Unset))
+	}
+	for _, t := range filter.SubjectHas {
+		query += ` AND lower(subject) LIKE ? ESCAPE '\'`
+		filterArgs = append(filterArgs, likeContains(t))
+	}
+	for _, t := range filter.FromHas {
+		query += ` AND lower(from_addr) LIKE ? ESCAPE '\'`
+		filterArgs = append(filterArgs, likeContains(t))
 	}
 	query += " ORDER BY uid"
 	return s.snapshot(ctx, func(q *sql.Tx) error {
@@ -99,10 +133,7 @@ func (s *Store) ScanMailRows(ctx context.Context, p Principal, folder int64, ran
 			if r.Last == 0 {
 				last = 1<<32 - 1
 			}
-			args := []any{p.AccountID, folder, r.First, last}
-			if filter.Set != 0 || filter.Unset != 0 {
-				args = append(args, int64(filter.Set), int64(filter.Set), int64(filter.Unset))
-			}
+			args := append([]any{p.AccountID, folder, r.First, last}, filterArgs...)
 			rows, err := st.QueryContext(ctx, args...)
 			if err != nil {
 				return err

@@ -160,3 +160,51 @@ func TestIMAPNarrowReads(t *testing.T) {
 		t.Error("another account read the delta")
 	}
 }
+
+// The subject and from filters find texts with LIKE's special characters literally,
+// ASCII case-insensitively, and all of them at once.
+func TestMailRowsTextFilter(t *testing.T) {
+	ctx := context.Background()
+	st, pa, _, inbox := twoAccounts(t)
+	subjects := []string{"100% sure", "a_b c", `back\slash`, "Plain Words", "100 percent"}
+	uidOf := map[string]uint32{}
+	for i, subj := range subjects {
+		from := "Ann <ann@example.org>"
+		if i%2 == 1 {
+			from = "Bob_Smith <bob@example.org>"
+		}
+		d, err := st.Deliver(ctx, pa, inbox.ID, []byte("From: "+from+"\r\nSubject: "+subj+"\r\n\r\nbody\r\n"), store.DeliverOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uidOf[subj] = d.UID
+	}
+	for _, c := range []struct {
+		f    store.MailFilter
+		want []string
+	}{
+		{store.MailFilter{SubjectHas: []string{"0% s"}}, []string{"100% sure"}},
+		{store.MailFilter{SubjectHas: []string{"_"}}, []string{"a_b c"}},
+		{store.MailFilter{SubjectHas: []string{`\`}}, []string{`back\slash`}},
+		{store.MailFilter{SubjectHas: []string{"pLAIN w"}}, []string{"Plain Words"}},
+		{store.MailFilter{SubjectHas: []string{"100", "PERCENT"}}, []string{"100 percent"}},
+		{store.MailFilter{FromHas: []string{"b_s"}}, []string{"a_b c", "Plain Words"}},
+		{store.MailFilter{FromHas: []string{"BOB"}, SubjectHas: []string{"a"}}, []string{"a_b c", "Plain Words"}},
+		{store.MailFilter{SubjectHas: []string{"%"}, Set: store.FlagSeen}, nil},
+	} {
+		rows, err := st.MailRowsByUID(ctx, pa, inbox.ID, []store.UIDRange{{First: 1}}, c.f, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []uint32
+		for _, r := range rows {
+			got = append(got, r.UID)
+		}
+		for _, s := range c.want {
+			want = append(want, uidOf[s])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v: uids %v, want %v", c.f, got, want)
+		}
+	}
+}
