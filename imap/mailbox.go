@@ -391,7 +391,8 @@ func (mb *mailbox) addLooker(sel *selected) {
 	sel.addRecent(mb.uids[i:])
 }
 
-func (mb *mailbox) removeClaimer(sel *selected) {
+// leaveRecent removes a selection from the claimers and lookers.
+func (mb *mailbox) leaveRecent(sel *selected) {
 	mb.mu.Lock()
 	mb.claimers = slices.DeleteFunc(mb.claimers, func(c *selected) bool { return c == sel })
 	mb.lookers = slices.DeleteFunc(mb.lookers, func(c *selected) bool { return c == sel })

@@ -386,10 +386,8 @@ func containsFold(hay, needle string) bool {
 	if needle == "" {
 		return true
 	}
-	for i := 0; i < len(needle); i++ {
-		if needle[i] >= utf8.RuneSelf {
-			return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
-		}
+	if !isASCII(needle) {
+		return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
 	}
 	first := lowerASCII(needle[0])
 	for i := 0; i+len(needle) <= len(hay); i++ {

@@ -285,7 +285,7 @@ func (s *session) unselect() {
 		return
 	}
 	s.sel.tracker.Close()
-	s.sel.mb.removeClaimer(s.sel)
+	s.sel.mb.leaveRecent(s.sel)
 	s.srv.releaseMailbox(s.sel.mb)
 	s.sel = nil
 }
