@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -123,7 +124,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.blobs, err = newBlobDir(filepath.Join(opts.Dir, "blobs")); err != nil {
 		return fail(err)
 	}
-	path := filepath.Join(opts.Dir, DBFile)
+	// A URI filename: '%', '?' and '#' in the directory's path are escaped, or SQLite
+	// would open another file (RFC 3986 3.4, 3.5; SQLite decodes %HH in the path).
+	path := uriPathEscaper.Replace(filepath.Join(opts.Dir, DBFile))
 	// synchronous=FULL: a commit is on disk before the caller hears OK (§2 invariant 6).
 	wdsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(4000)"
@@ -180,6 +183,8 @@ func DirLocked(dir string) bool {
 	f.Close()
 	return false
 }
+
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 // SchemaVersion is the newest schema this binary knows.
 func SchemaVersion() int {

@@ -217,3 +217,37 @@ func crashChild() {
 	}
 	select {}
 }
+
+// A data directory whose path has characters that mean something in a URI ('#', '?',
+// '%') keeps its database inside it, and two such directories are two stores.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	var stores []*store.Store
+	for _, name := range []string{"a#1?x=%41", "a#2?x=%41"} {
+		dir := filepath.Join(base, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(ctx, store.Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if _, err := os.Stat(filepath.Join(dir, store.DBFile)); err != nil {
+			t.Errorf("database not inside %q: %v", name, err)
+		}
+		if _, err := st.AddDomain(ctx, "example.org"); err != nil {
+			t.Errorf("%q: %v (another store's database?)", name, err)
+		}
+		stores = append(stores, st)
+	}
+	entries, _ := os.ReadDir(base)
+	if len(entries) != 2 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files beside the data directories: %v", names)
+	}
+}
