@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -18,19 +17,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/store"
 )
-
-// rawAt is e.raw against another listener (a second server on the same store).
-func (e *env) rawAt(addr string) *raw {
-	e.t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { c.Close() })
-	r := &raw{t: e.t, c: c, r: bufio.NewReader(c)}
-	r.line()
-	return r
-}
 
 // secondServer serves e's store with other options, for comparing answers.
 func (e *env) secondServer(opt func(*Options)) string {
@@ -310,15 +296,18 @@ func TestEnvelopeCacheWire(t *testing.T) {
 		i := strings.LastIndex(strings.TrimSuffix(s, "\r\n"), "\r\n")
 		return s[:i+2]
 	}
-	// A first read-write selection takes \Recent (RFC 3501 2.3.2), which would
-	// otherwise differ between the sessions compared.
-	claim := e.raw()
-	claim.cmd(login)
-	claim.cmd("SELECT INBOX")
-	claim.cmd("LOGOUT")
+	// \Recent (RFC 3501 2.3.2) taken beforehand, as by a first read-write selection:
+	// it would otherwise differ between the sessions compared.
+	inbox, err := e.st.FolderByRole(ctx, p, store.RoleInbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.ClaimRecent(ctx, p, inbox.ID, inbox.UIDNext-1); err != nil {
+		t.Fatal(err)
+	}
 	// Once as an IMAP4rev1 client, once with IMAP4rev2 enabled (8-bit text quoted).
 	for _, enable := range []string{"", "ENABLE IMAP4rev2"} {
-		cached, uncached, lib := e.raw(), e.rawAt(off), e.rawAt(library)
+		cached, uncached, lib := e.raw(), dialRaw(e.t, off), dialRaw(e.t, library)
 		for _, r := range []*raw{cached, uncached, lib} {
 			r.cmd(login)
 			if enable != "" {

@@ -22,7 +22,7 @@ import (
 const testPassword = "correct horse battery"
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	dir  *directory.Directory
 	srv  *Server
@@ -36,7 +36,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv with the server's options changed by opt.
-func newEnvWith(t *testing.T, opt func(*Options)) *env {
+func newEnvWith(t testing.TB, opt func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})

@@ -22,7 +22,7 @@ func deletedFlag() *goimap.StoreFlags {
 
 // raw is a line-level IMAP connection for checking the exact wire form.
 type raw struct {
-	t   *testing.T
+	t   testing.TB
 	c   net.Conn
 	r   *bufio.Reader
 	tag int
@@ -30,12 +30,18 @@ type raw struct {
 
 func (e *env) raw() *raw {
 	e.t.Helper()
-	c, err := net.Dial("tcp", e.addr)
+	return dialRaw(e.t, e.addr)
+}
+
+// dialRaw connects to addr and reads the greeting; the connection belongs to t.
+func dialRaw(t testing.TB, addr string) *raw {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	e.t.Cleanup(func() { c.Close() })
-	r := &raw{t: e.t, c: c, r: bufio.NewReader(c)}
+	t.Cleanup(func() { c.Close() })
+	r := &raw{t: t, c: c, r: bufio.NewReader(c)}
 	r.line() // greeting
 	return r
 }
@@ -169,7 +175,7 @@ func TestRecentRev1(t *testing.T) {
 	// The mark is in the store: another server on it (as after a restart) shows what
 	// arrived since, and once it has left the folder the first server no longer does.
 	deliver("before the restart")
-	other := e.rawAt(e.secondServer(func(*Options) {}))
+	other := dialRaw(t, e.secondServer(func(*Options) {}))
 	other.cmd(login)
 	expect(other, "SELECT INBOX", "* 1 RECENT")
 	expect(other, "FETCH 1:* FLAGS", "* 1 FETCH (FLAGS ())", "* 2 FETCH (FLAGS ())", "* 3 FETCH (FLAGS (\\Recent))")
