@@ -221,3 +221,31 @@ func TestSequenceNumbersWithPendingExpunge(t *testing.T) {
 		t.Errorf("FETCH after NOOP:\n%s", got)
 	}
 }
+
+// IMAP4rev1 SELECT names the first unseen message (RFC 3501 7.1 [UNSEEN n]), as a
+// sequence number; IMAP4rev2 dropped it.
+func TestSelectFirstUnseen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.principal("alice@example.org")
+	for i, fl := range []store.Flags{store.FlagSeen, store.FlagSeen | store.FlagFlagged, 0, 0} {
+		if _, err := e.st.Deliver(context.Background(), p, 0, []byte(textMessage(fmt.Sprint(i), "x")), store.DeliverOptions{Flags: fl}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, r2 := e.raw(), e.raw()
+	for _, r := range []*raw{r1, r2} {
+		r.cmd(`LOGIN alice@example.org "` + testPassword + `"`)
+	}
+	if got := r1.cmd("SELECT INBOX"); !strings.Contains(got, "* OK [UNSEEN 3]") {
+		t.Errorf("rev1 SELECT: %s", got)
+	}
+	r2.cmd("ENABLE IMAP4rev2")
+	if got := r2.cmd("SELECT INBOX"); strings.Contains(got, "UNSEEN") {
+		t.Errorf("rev2 SELECT: %s", got)
+	}
+	r1.cmd("STORE 1:* +FLAGS.SILENT (\\Seen)")
+	if got := r1.cmd("SELECT INBOX"); strings.Contains(got, "UNSEEN") {
+		t.Errorf("rev1 SELECT with everything seen: %s", got)
+	}
+}

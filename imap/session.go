@@ -220,14 +220,6 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 		return nil, s.imapError(err, "select")
 	}
 	rev2 := s.conn.EnabledCaps().Has(goimap.CapIMAP4rev2)
-	var unseenUID uint32
-	if !rev2 {
-		// IMAP4rev1 clients get [UNSEEN n] (RFC 3501 7.1); rev2 dropped it.
-		if unseenUID, err = s.srv.opts.Store.FirstUnseenUID(s.ctx, s.p, f.ID); err != nil {
-			s.srv.releaseMailbox(mb)
-			return nil, s.imapError(err, "select")
-		}
-	}
 	st, err := s.srv.opts.Store.FolderStatus(s.ctx, s.p, f.ID)
 	if err != nil {
 		s.srv.releaseMailbox(mb)
@@ -239,8 +231,12 @@ func (s *session) Select(name string, options *goimap.SelectOptions) (data *goim
 	n := uint32(len(mb.uids))
 	kw := append([]string(nil), mb.keywords...)
 	var firstUnseen uint32
-	if i, ok := slices.BinarySearch(mb.uids, unseenUID); ok && unseenUID != 0 {
-		firstUnseen = uint32(i + 1)
+	if !rev2 {
+		// IMAP4rev1 clients get [UNSEEN n] (RFC 3501 7.1); rev2 dropped it. The view
+		// has every message's flags.
+		if i := slices.IndexFunc(mb.flags, func(fl store.Flags) bool { return fl&store.FlagSeen == 0 }); i >= 0 {
+			firstUnseen = uint32(i + 1)
+		}
 	}
 	switch {
 	case rev2: // RFC 9051 dropped \Recent

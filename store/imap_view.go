@@ -158,12 +158,3 @@ func (s *Store) MailItemsByUID(ctx context.Context, p Principal, folder int64, r
 	})
 	return out, err
 }
-
-// FirstUnseenUID returns the lowest uid in a folder without \Seen, or 0 if every
-// message is seen (IMAP4rev1 SELECT's [UNSEEN n], RFC 3501 7.1).
-func (s *Store) FirstUnseenUID(ctx context.Context, p Principal, folder int64) (uint32, error) {
-	var uid sql.NullInt64
-	err := s.rq.QueryRowContext(ctx, "SELECT min(uid) FROM item WHERE account_id = ? AND folder_id = ? AND flags & ? = 0",
-		p.AccountID, folder, int64(FlagSeen)).Scan(&uid)
-	return uint32(uid.Int64), err
-}
