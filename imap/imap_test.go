@@ -660,7 +660,10 @@ func TestSearch(t *testing.T) {
 		{"seqset", goimap.SearchCriteria{SeqNum: []goimap.SeqSet{goimap.SeqSetNum(2, 3)}}, []uint32{2, 3}},
 		{"since", goimap.SearchCriteria{Since: time.Now().Add(-48 * time.Hour)}, []uint32{1, 2, 3}},
 		{"before", goimap.SearchCriteria{Before: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
-		{"sentbefore", goimap.SearchCriteria{SentBefore: time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)}, []uint32{1}},
+		{"sentbefore", goimap.SearchCriteria{SentBefore: time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)}, []uint32{1, 3}},
+		// Without a Date: header the sent date is the epoch, as in Dovecot.
+		{"senton, no date", goimap.SearchCriteria{SentSince: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), SentBefore: time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)}, []uint32{3}},
+		{"sentsince", goimap.SearchCriteria{SentSince: time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)}, []uint32{2}},
 	}
 	for _, tc := range cases {
 		data, err := c.Search(&tc.c, nil).Wait()

@@ -249,3 +249,36 @@ func TestSelectFirstUnseen(t *testing.T) {
 		t.Errorf("rev1 SELECT with everything seen: %s", got)
 	}
 }
+
+// SENTON/SENTBEFORE/SENTSINCE compare the Date: header's date as written, whatever
+// its zone (RFC 9051 6.4.4 "disregarding time and timezone"), and a message without
+// one as sent on 1 January 1970, as Dovecot does.
+func TestSearchSentDateAsWritten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.principal("alice@example.org")
+	for _, date := range []string{"Tue, 03 Mar 2026 00:30:00 +0100", "Mon, 02 Mar 2026 23:30:00 -0500", ""} {
+		raw := "From: a@example.org\r\nSubject: s\r\n"
+		if date != "" {
+			raw += "Date: " + date + "\r\n"
+		}
+		if _, err := e.st.Deliver(context.Background(), p, 0, []byte(raw+"\r\nx\r\n"), store.DeliverOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.raw()
+	r.cmd(`LOGIN alice@example.org "` + testPassword + `"`)
+	r.cmd("SELECT INBOX")
+	for _, c := range []struct{ search, want string }{
+		{"SENTON 3-Mar-2026", "* SEARCH 1\r\n"},
+		{"SENTON 2-Mar-2026", "* SEARCH 2\r\n"},
+		{"SENTBEFORE 3-Mar-2026", "* SEARCH 2 3\r\n"},
+		{"SENTSINCE 3-Mar-2026", "* SEARCH 1\r\n"},
+		{"SENTON 1-Jan-1970", "* SEARCH 3\r\n"},
+		{"OR SENTON 3-Mar-2026 SENTON 1-Jan-1970", "* SEARCH 1 3\r\n"},
+	} {
+		if got := r.cmd("SEARCH %s", c.search); !strings.Contains(got, c.want) {
+			t.Errorf("SEARCH %s: %s, want %q", c.search, got, c.want)
+		}
+	}
+}

@@ -43,6 +43,8 @@ func (s *session) Search(kind imapserver.NumKind, criteria *goimap.SearchCriteri
 		// with its row.
 		cols = store.WithStructure | store.WithMessage
 		chunkSize = min(chunkSize, messageChunk)
+	} else if needsSentDate(criteria) {
+		cols = store.WithStructure
 	}
 	filter := rowFilter(criteria)
 	fromView := onlyViewKeys(criteria)
@@ -164,22 +166,30 @@ func isASCII(s string) bool {
 // is a flag, keyword, sequence set or uid set: what the mailbox view holds, so that no
 // row needs reading.
 func onlyViewKeys(c *goimap.SearchCriteria) bool {
-	if !c.Since.IsZero() || !c.Before.IsZero() || !c.SentSince.IsZero() || !c.SentBefore.IsZero() ||
-		c.Larger > 0 || c.Smaller > 0 || len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 ||
-		c.ModSeq != nil {
-		return false
+	return !anyKey(c, func(c *goimap.SearchCriteria) bool {
+		return !c.Since.IsZero() || !c.Before.IsZero() || !c.SentSince.IsZero() || !c.SentBefore.IsZero() ||
+			c.Larger > 0 || c.Smaller > 0 || len(c.Header) > 0 || len(c.Body) > 0 || len(c.Text) > 0 ||
+			c.ModSeq != nil
+	})
+}
+
+// anyKey reports whether has holds for the criteria or any criteria under their NOT
+// and OR keys, at any depth.
+func anyKey(c *goimap.SearchCriteria, has func(*goimap.SearchCriteria) bool) bool {
+	if has(c) {
+		return true
 	}
 	for i := range c.Not {
-		if !onlyViewKeys(&c.Not[i]) {
-			return false
+		if anyKey(&c.Not[i], has) {
+			return true
 		}
 	}
-	for _, or := range c.Or {
-		if !onlyViewKeys(&or[0]) || !onlyViewKeys(&or[1]) {
-			return false
+	for i := range c.Or {
+		if anyKey(&c.Or[i][0], has) || anyKey(&c.Or[i][1], has) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func isSystemFlag(fl goimap.Flag) bool {
@@ -211,44 +221,29 @@ func (s *session) bodyCandidates(ts []target, bodies []string) ([]target, error)
 }
 
 func hasModSeq(c *goimap.SearchCriteria) bool {
-	if c.ModSeq != nil {
-		return true
-	}
-	for i := range c.Not {
-		if hasModSeq(&c.Not[i]) {
-			return true
-		}
-	}
-	for i := range c.Or {
-		if hasModSeq(&c.Or[i][0]) || hasModSeq(&c.Or[i][1]) {
-			return true
-		}
-	}
-	return false
+	return anyKey(c, func(c *goimap.SearchCriteria) bool { return c.ModSeq != nil })
 }
 
-// needsStructure reports whether the criteria need the stored parse; SUBJECT, FROM and
-// the sent date are answered from the item's index columns.
+// needsStructure reports whether the criteria need the stored parse and the message;
+// SUBJECT and FROM are answered from the item's index columns.
 func needsStructure(c *goimap.SearchCriteria) bool {
-	if len(c.Body) > 0 || len(c.Text) > 0 {
-		return true
-	}
-	for _, h := range c.Header {
-		if h.Value == "" || !(strings.EqualFold(h.Key, "subject") || strings.EqualFold(h.Key, "from")) {
+	return anyKey(c, func(c *goimap.SearchCriteria) bool {
+		if len(c.Body) > 0 || len(c.Text) > 0 {
 			return true
 		}
-	}
-	for i := range c.Not {
-		if needsStructure(&c.Not[i]) {
-			return true
+		for _, h := range c.Header {
+			if h.Value == "" || !(strings.EqualFold(h.Key, "subject") || strings.EqualFold(h.Key, "from")) {
+				return true
+			}
 		}
-	}
-	for i := range c.Or {
-		if needsStructure(&c.Or[i][0]) || needsStructure(&c.Or[i][1]) {
-			return true
-		}
-	}
-	return false
+		return false
+	})
+}
+
+// needsSentDate reports whether the criteria compare the sent date, which is read
+// from the stored envelope for its time zone.
+func needsSentDate(c *goimap.SearchCriteria) bool {
+	return anyKey(c, func(c *goimap.SearchCriteria) bool { return !c.SentSince.IsZero() || !c.SentBefore.IsZero() })
 }
 
 // candidate is one message under evaluation, with what it costs to look at loaded
@@ -438,6 +433,24 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 }
 
+// sentDate is the Date: header's time in the header's own zone, whose date RFC 9051
+// 6.4.4 compares "disregarding time and timezone"; without a Date: header, or one that
+// parses, the epoch, as Dovecot answers (the RFC leaves it open).
+func (m *candidate) sentDate() time.Time {
+	d := m.it.SentDate // the instant, in UTC: only when the envelope is not at hand
+	if m.parsed != nil {
+		d = m.parsed.Envelope.Date
+	} else if len(m.it.Structure) > 0 {
+		if env, err := decodeEnvelope(m.it.Structure); err == nil {
+			d = env.Date
+		}
+	}
+	if d.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return d
+}
+
 func (m *candidate) hasFlag(f goimap.Flag) bool {
 	it := m.it
 	s := string(f)
@@ -494,11 +507,7 @@ func (m *candidate) match(c *goimap.SearchCriteria) bool {
 		return false
 	}
 	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-		sent := it.SentDate
-		if sent.IsZero() {
-			sent = it.InternalDate
-		}
-		sd := dayOf(sent)
+		sd := dayOf(m.sentDate())
 		if !c.SentSince.IsZero() && sd.Before(dayOf(c.SentSince)) {
 			return false
 		}
