@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	goimap "github.com/emersion/go-imap/v2"
 
@@ -39,19 +38,6 @@ func FuzzHeaderValues(f *testing.F) {
 		vals := headerValues(line, strings.ToUpper(name))
 		if len(vals) != 1 || vals[0] != strings.TrimSpace(string(hdr)) {
 			t.Fatalf("headerValues(%q) = %q", line, vals)
-		}
-	})
-}
-
-// FuzzStripTags: HTML reduction for BODY search never panics and keeps the text
-// outside tags.
-func FuzzStripTags(f *testing.F) {
-	f.Add("<p>Hello <b>world</b></p>")
-	f.Add("a < b > c <")
-	f.Fuzz(func(t *testing.T, h string) {
-		out := stripTags(h)
-		if utf8.ValidString(h) && !strings.ContainsAny(h, "<>") && out != h {
-			t.Fatalf("stripTags(%q) = %q", h, out)
 		}
 	})
 }

@@ -308,39 +308,14 @@ func (m *candidate) rawHeader() []byte {
 	return m.header
 }
 
-// bodyText is the decoded text of the message's text/* leaf parts, inline ones of
-// attached messages included.
+// bodyText is what BODY and TEXT look through in the message's body: the same text
+// the full-text index holds (message.SearchText), whole.
 func (m *candidate) bodyText() string {
 	if m.text == nil {
-		var b strings.Builder
-		f := m.file()
-		var walk func(p *message.Part)
-		walk = func(p *message.Part) {
-			switch {
-			case p == nil:
-			case p.Type == "multipart":
-				for _, c := range p.Children {
-					walk(c)
-				}
-			case p.Message != nil:
-				walk(p.Message.Structure)
-			case p.Type == "text" && f != nil:
-				body, err := readRange(f, p.BodyStart, p.End)
-				if err != nil {
-					return
-				}
-				local := *p
-				local.HeaderStart, local.BodyStart, local.End = 0, 0, int64(len(body))
-				txt := local.DecodedText(body)
-				if p.Subtype == "html" {
-					txt = stripTags(txt)
-				}
-				b.WriteString(txt)
-				b.WriteByte('\n')
-			}
+		var t string
+		if f := m.file(); f != nil {
+			t = message.SearchText(f, m.structure().Structure, 0)
 		}
-		walk(m.structure().Structure)
-		t := b.String()
 		m.text = &t
 	}
 	return *m.text
@@ -627,22 +602,4 @@ func uidSetHas(set goimap.UIDSet, u, max uint32) bool {
 		}
 	}
 	return false
-}
-
-// stripTags reduces HTML to its text for BODY/TEXT matching.
-func stripTags(h string) string {
-	var b strings.Builder
-	in := false
-	for _, r := range h {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>':
-			in = false
-			b.WriteByte(' ')
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -53,6 +53,14 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Words only in an attached message and in a text attachment.
+	forwarded := "From: Carol <carol@example.net>\r\nSubject: Fwd: trip\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n" +
+		"Subject: trip\r\nContent-Type: text/html\r\n\r\n<p>Zanzi<b>bar</b> in May.</p>\r\n" +
+		"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=notes.txt\r\n\r\nquokka count\r\n--b--\r\n"
+	if _, err := e.st.Deliver(ctx, p, inbox.ID, []byte(forwarded), store.DeliverOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	c := e.dial("alice@example.org", nil)
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
@@ -85,6 +93,9 @@ func TestSearchFastPathsMatchGeneral(t *testing.T) {
 		{Header: append(hdr("Subject", "report"), hdr("Subject", "topic3")...)},
 		{Header: hdr("Subject", "Zürich")},
 		{Text: []string{"Zürich"}},
+		{Body: []string{"zanzibar"}},
+		{Body: []string{"QUOKKA"}},
+		{Text: []string{"zanzibar in may"}},
 	}
 	farFuture := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	compare := func(cr goimap.SearchCriteria) {

@@ -1,9 +1,11 @@
 package message
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse checks that Parse never panics and that its result keeps the
@@ -14,6 +16,9 @@ func FuzzParse(f *testing.F) {
 		f.Fatalf("no seed corpus: %v", err)
 	}
 	for _, name := range files {
+		if st, err := os.Stat(name); err == nil && st.IsDir() {
+			continue // testdata/fuzz: the engine's own corpus
+		}
 		raw, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -55,5 +60,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		walk(p.Structure, nil)
+		// The search text reads only within raw, and a limit bounds it.
+		if all := SearchText(bytes.NewReader(raw), p.Structure, 0); !utf8.ValidString(all) {
+			t.Fatalf("SearchText is not UTF-8: %q", all)
+		}
+		// Each part is read while less than the limit is had, at most three encoded
+		// bytes a text byte, each of which decodes to at most three UTF-8 bytes.
+		if cut := SearchText(bytes.NewReader(raw), p.Structure, 64); len(cut) > 64+3*(3*64+4)+1 {
+			t.Fatalf("SearchText with limit 64: %d bytes", len(cut))
+		}
 	})
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -32,10 +33,11 @@ import (
 const (
 	// ftsMaxBody bounds the indexed body text so a huge message cannot bloat the index.
 	ftsMaxBody = 256 << 10
+	// ftsCutMark ends a body cut at ftsMaxBody, so that an IMAP search still takes the
+	// message as a candidate (MatchMailUIDs) for text beyond the cut.
+	ftsCutMark = "gatehousefulltextcut"
 	// ftsMaxHeader bounds the indexed subject and address text (hostile headers).
 	ftsMaxHeader = 16 << 10
-	// ftsMaxHTML bounds how much of an HTML body is scanned for its text.
-	ftsMaxHTML = 4 << 20
 	// ftsMaxTerms and ftsMaxTermBytes bound a query: more words only narrow a search
 	// further, and a 10 KB paste must not become an expensive expression.
 	ftsMaxTerms     = 32
@@ -54,10 +56,12 @@ type ftsDoc struct {
 
 func (d *ftsDoc) size() int { return len(d.subject) + len(d.addresses) + len(d.body) }
 
-// ftsDocument extracts the indexed text of a parsed message: the decoded subject, the
-// display names and addresses of From, Sender, Reply-To, To, Cc and Bcc, and the
-// decoded text/plain body, else the HTML body's visible text.
-func ftsDocument(p *message.Parsed) ftsDoc {
+// ftsDocument extracts the indexed text of a message parsed from raw: the decoded
+// subject, the display names and addresses of From, Sender, Reply-To, To, Cc and Bcc,
+// and as the body message.SearchText, the text IMAP SEARCH BODY looks through (every
+// text part, attached messages' included), so that the index pre-filters such a search
+// without leaving out a message it would find.
+func ftsDocument(p *message.Parsed, raw []byte) ftsDoc {
 	env := p.Envelope
 	var addrs strings.Builder
 	for _, list := range [][]message.Address{env.From, env.Sender, env.ReplyTo, env.To, env.Cc, env.Bcc} {
@@ -73,14 +77,14 @@ func ftsDocument(p *message.Parsed) ftsDoc {
 			addrs.WriteByte('\n')
 		}
 	}
-	body := p.Text
-	if strings.TrimSpace(body) == "" && p.HTML != "" {
-		body = message.HTMLToText(truncateUTF8(p.HTML, ftsMaxHTML), ftsMaxBody)
+	body := message.SearchText(bytes.NewReader(raw), p.Structure, ftsMaxBody)
+	if len(body) > ftsMaxBody {
+		body = truncateUTF8(body, ftsMaxBody) + "\n" + ftsCutMark
 	}
 	return ftsDoc{
 		subject:   ftsClean(truncateUTF8(env.Subject, ftsMaxHeader)),
 		addresses: ftsClean(truncateUTF8(addrs.String(), ftsMaxHeader)),
-		body:      ftsClean(truncateUTF8(body, ftsMaxBody)),
+		body:      ftsClean(body),
 	}
 }
 
@@ -409,6 +413,9 @@ func (s *Store) MatchMailUIDs(ctx context.Context, p Principal, folder int64, te
 	if !ok || s.ftsBacklog.pending.Load() {
 		return s.FolderUIDs(ctx, p, folder)
 	}
+	if column == "" || column == "body" {
+		expr = "(" + expr + ") OR {body} : " + ftsCutMark // the text past a cut is not indexed
+	}
 	if _, err := s.Folder(ctx, p, folder); err != nil {
 		return nil, err
 	}
@@ -550,7 +557,7 @@ func (s *Store) ftsDocOfBlob(ctx context.Context, hash string) (ftsDoc, error) {
 	if err != nil {
 		return ftsDoc{}, err
 	}
-	return ftsDocument(message.Parse(raw)), nil
+	return ftsDocument(message.Parse(raw), raw), nil
 }
 
 // ftsDocsForCopy extracts, before a Copy's transaction, the text of the mail items a

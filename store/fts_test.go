@@ -447,8 +447,26 @@ func TestFTSIndexBacklog(t *testing.T) {
 func TestFTSDocumentCaps(t *testing.T) {
 	big := "Subject: big\r\n\r\n" + strings.Repeat("word ", 200_000) + "tailword\r\n"
 	idx := indexMessage([]byte(big))
-	if len(idx.fts.body) > ftsMaxBody || strings.Contains(idx.fts.body, "tailword") {
+	if len(idx.fts.body) > ftsMaxBody+1+len(ftsCutMark) || strings.Contains(idx.fts.body, "tailword") {
 		t.Fatalf("body of %d bytes indexed in full", len(idx.fts.body))
+	}
+	if !strings.HasSuffix(idx.fts.body, "\n"+ftsCutMark) {
+		t.Errorf("a cut body does not end with the mark: %q", idx.fts.body[len(idx.fts.body)-40:])
+	}
+	// The IMAP pre-filter keeps a cut message as a candidate for words past the cut,
+	// and only such a message.
+	e := newFTSEnv(t)
+	cut := e.deliver(t, e.alice, 0, big)
+	whole := e.deliver(t, e.alice, 0, "Subject: small\n\nword\n")
+	for _, c := range []struct {
+		text string
+		want []uint32
+	}{{"tailword", []uint32{cut.UID}}, {"word", []uint32{cut.UID, whole.UID}}, {"nowhere", []uint32{cut.UID}}} {
+		for _, field := range []string{"body", ""} {
+			if uids, err := e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, c.text, field); err != nil || !slices.Equal(uids, c.want) {
+				t.Errorf("MatchMailUIDs %q in %q: %v %v, want %v", c.text, field, uids, err, c.want)
+			}
+		}
 	}
 	if got := message.HTMLToText("a<b>b</b>c<br>d&amp;e<div>f", 100); got != "abc\nd&e\nf" {
 		t.Errorf("htmlText: %q", got)
@@ -587,5 +605,46 @@ func TestFTSBackfillPendingWidensMatch(t *testing.T) {
 	}
 	if err := e.st.loadBackfillState(e.ctx); err != nil || e.st.ftsBacklog.pending.Load() {
 		t.Fatalf("the pending mark survived the backfill: %v", err)
+	}
+}
+
+// The body indexed is message.SearchText: an attached message's text and a text
+// attachment are found, and HTML as its text.
+func TestFTSIndexesEveryTextPart(t *testing.T) {
+	e := newFTSEnv(t)
+	d := e.deliver(t, e.alice, 0, `Subject: Fwd: trip
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+See below.
+--b
+Content-Type: message/rfc822
+
+Subject: trip
+Content-Type: multipart/alternative; boundary=i
+
+--i
+Content-Type: text/plain
+
+Zanzibar in May.
+--i
+Content-Type: text/html
+
+<p>Zanzi<b>bar</b> in May.</p>
+--i--
+--b
+Content-Type: text/plain; name=notes.txt
+Content-Disposition: attachment; filename=notes.txt
+Content-Transfer-Encoding: base64
+
+cXVva2thIGNvdW50Cg==
+--b--
+`)
+	for _, word := range []string{"zanzibar", "quokka", "below"} {
+		if uids, err := e.st.MatchMailUIDs(e.ctx, e.alice, e.inbox, word, "body"); err != nil || !slices.Equal(uids, []uint32{d.UID}) {
+			t.Errorf("%q: %v %v", word, uids, err)
+		}
 	}
 }

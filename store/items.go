@@ -101,7 +101,7 @@ func indexMessage(raw []byte) *mailIndex {
 	if !env.Date.IsZero() {
 		idx.sent = env.Date.Unix()
 	}
-	idx.fts = ftsDocument(p)
+	idx.fts = ftsDocument(p, raw)
 	// Bodies are read from the blob when needed; the row keeps the structure only.
 	p.Text, p.HTML = "", ""
 	idx.structure, _ = json.Marshal(p)
