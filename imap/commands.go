@@ -84,7 +84,12 @@ func (s *session) destination(name string) (store.Folder, error) {
 	return f, s.imapError(err, "destination")
 }
 
+// copyData is the COPYUID of what was copied or moved, nil for nothing: the response
+// code names at least one message (RFC 4315 3), and an empty set cannot be written.
 func copyData(dest store.Folder, moved []store.Moved) *goimap.CopyData {
+	if len(moved) == 0 {
+		return nil
+	}
 	data := &goimap.CopyData{UIDValidity: dest.UIDValidity}
 	for _, m := range moved {
 		data.SourceUIDs.AddNum(goimap.UID(m.OldUID))
@@ -102,7 +107,7 @@ func (s *session) Copy(numSet goimap.NumSet, dest string) (data *goimap.CopyData
 	}
 	ts := s.targets(numSet)
 	if len(ts) == 0 {
-		return &goimap.CopyData{UIDValidity: dst.UIDValidity}, nil
+		return nil, nil // OK without COPYUID
 	}
 	moved, err := s.srv.opts.Store.Copy(s.ctx, s.p, store.Selector{FolderID: s.sel.folder.ID, UIDs: uidRanges(ts)}, dst.ID)
 	if err != nil {
@@ -133,8 +138,10 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet goimap.NumSet, dest stri
 	if err != nil {
 		return s.imapError(err, "move")
 	}
-	if err := w.WriteCopyData(copyData(dst, moved)); err != nil {
-		return err
+	if data := copyData(dst, moved); data != nil {
+		if err := w.WriteCopyData(data); err != nil {
+			return err
+		}
 	}
 	return s.imapError(s.sel.mb.sync(s.ctx), "move")
 }
