@@ -92,7 +92,7 @@ func TestWireForms(t *testing.T) {
 		{`NAMESPACE`, `* NAMESPACE (("" "/")) NIL NIL`},
 		{`UNSELECT`, `OK UNSELECT`},
 		{`ENABLE IMAP4rev2`, `* ENABLED IMAP4rev2`},
-		{`SELECT inbox`, `* LIST () "/" INBOX`}, // RFC 9051 6.3.2: rev2 SELECT names the mailbox
+		{`SELECT inbox`, `* LIST () "/" INBOX`},        // RFC 9051 6.3.2: rev2 SELECT names the mailbox
 		{`UID COPY 999 Sent`, "OK COPY completed\r\n"}, // nothing copied: no COPYUID (RFC 4315 3)
 		{`COPY 1:* Sent`, "OK COPY completed\r\n"},
 		{`UID MOVE 999 Sent`, "OK UID MOVE completed\r\n"},
