@@ -307,6 +307,12 @@ func (s *session) Unsubscribe(name string) (err error) {
 
 func (s *session) subscribe(name string, on bool) error {
 	f, _, err := s.resolve(name)
+	if !on && errors.Is(err, store.ErrNotFound) {
+		// Subscriptions live on the folders: a name without a folder is subscribed to
+		// nothing, and a client tidying up after a deleted folder gets OK, as from
+		// Dovecot (RFC 9051 6.3.10).
+		return nil
+	}
 	if err != nil {
 		return s.imapError(err, "subscribe")
 	}

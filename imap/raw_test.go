@@ -105,6 +105,8 @@ func TestWireForms(t *testing.T) {
 		{`LIST "" "Caf*"`, `* LIST (\HasChildren) "/" "Café"`}, // rev2 enabled: UTF-8
 		{`SUBSCRIBE "Café/Sub"`, `OK SUBSCRIBE`},
 		{`UNSUBSCRIBE "Café"`, `OK UNSUBSCRIBE`},
+		{`UNSUBSCRIBE "Gone"`, `OK UNSUBSCRIBE`}, // no such folder: subscribed to nothing
+		{`SUBSCRIBE "Gone"`, `NO [NONEXISTENT]`},
 		{`LIST (SUBSCRIBED RECURSIVEMATCH) "" "Caf*"`, `* LIST (\HasChildren) "/" "Café" (CHILDINFO ("SUBSCRIBED"))`},
 		{`LOGOUT`, `* BYE`},
 	} {
