@@ -6,8 +6,8 @@ import (
 )
 
 // SearchText is the text a search of a message's body looks through: the decoded text
-// of every text/* leaf (transfer encoding and charset undone), those of attached
-// messages included, HTML rendered as a reader sees it (HTMLToText), one part per
+// of every text/* leaf and of status parts such as message/delivery-status (transfer
+// encoding and charset undone), those of attached messages included, HTML rendered as a reader sees it (HTMLToText), one part per
 // line. It is the one definition for IMAP SEARCH BODY/TEXT (RFC 9051 6.4.4) and the
 // full-text index that pre-filters them, so that the index never leaves out a message
 // the search would find. r holds the raw message root was parsed from; limit > 0
@@ -24,7 +24,9 @@ func SearchText(r io.ReaderAt, root *Part, limit int) string {
 			}
 		case p.Message != nil:
 			walk(p.Message.Structure)
-		case p.Type == "text":
+		case p.Type == "text" || p.Type == "message":
+			// message/* that is not a message read as one: delivery-status,
+			// disposition-notification and the like are text to a reader.
 			if p.End < p.BodyStart || p.BodyStart < 0 {
 				return
 			}

@@ -36,6 +36,10 @@ Content-Transfer-Encoding: base64
 
 iVBORw0KGgo=
 --b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+--b
 Content-Type: text/csv; name=a.csv
 Content-Disposition: attachment; filename=a.csv
 
@@ -44,7 +48,7 @@ x,y
 `, "\n", "\r\n"))
 	p := Parse(raw)
 	got := SearchText(bytes.NewReader(raw), p.Structure, 0)
-	for _, want := range []string{"Grüße", "plain inner", "html inner", "x,y"} {
+	for _, want := range []string{"Grüße", "plain inner", "html inner", "x,y", "Reporting-MTA: dns"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q missing from %q", want, got)
 		}
