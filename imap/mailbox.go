@@ -133,14 +133,15 @@ func (s *Server) numRecent(p store.Principal, folder int64, stored int64) int64 
 
 func (s *Server) releaseMailbox(mb *mailbox) {
 	s.mu.Lock()
-	if mb.refs == 1 && mb.recentUnsaved() {
-		// The last user: write the \Recent claims while the view can still be found,
-		// so that a session opening the folder meanwhile shares this view and a later
-		// one reads the mark from the store.
-		s.mu.Unlock()
+	lastUser := mb.refs == 1
+	s.mu.Unlock()
+	if lastUser {
+		// Write the \Recent claims while the view can still be found, so that a
+		// session opening the folder meanwhile shares this view and a later one reads
+		// the mark from the store.
 		mb.saveRecent(context.WithoutCancel(s.baseCtx)) // also at shutdown
-		s.mu.Lock()
 	}
+	s.mu.Lock()
 	mb.refs--
 	last := mb.refs == 0
 	if last {
@@ -417,12 +418,6 @@ func (mb *mailbox) saveRecent(ctx context.Context) {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrNotFound) {
 		mb.srv.log.Warn("saving the recent mark", "folder", mb.key.folder, "err", err)
 	}
-}
-
-func (mb *mailbox) recentUnsaved() bool {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	return mb.recentPending
 }
 
 // numUnclaimed is STATUS RECENT from the open view: the messages above the mark.

@@ -56,6 +56,18 @@ func (r *raw) line() string {
 	return l
 }
 
+// expect sends cmd and checks that the answer contains each of want, and none of the
+// texts that follow a "!".
+func (r *raw) expect(cmd string, want ...string) {
+	r.t.Helper()
+	got := r.cmd("%s", cmd)
+	for _, w := range want {
+		if absent, ok := strings.CutPrefix(w, "!"); ok && strings.Contains(got, absent) || !ok && !strings.Contains(got, w) {
+			r.t.Errorf("C: %s\nS: %s\nwant %q", cmd, got, w)
+		}
+	}
+}
+
 // cmd sends a command and returns everything up to and including its tagged response.
 func (r *raw) cmd(format string, args ...any) string {
 	r.t.Helper()
@@ -110,10 +122,7 @@ func TestWireForms(t *testing.T) {
 		{`LIST (SUBSCRIBED RECURSIVEMATCH) "" "Caf*"`, `* LIST (\HasChildren) "/" "Café" (CHILDINFO ("SUBSCRIBED"))`},
 		{`LOGOUT`, `* BYE`},
 	} {
-		got := r.cmd("%s", c.cmd)
-		if !strings.Contains(got, c.want) {
-			t.Errorf("C: %s\nS: %s\nwant %q", c.cmd, got, c.want)
-		}
+		r.expect(c.cmd, c.want)
 	}
 	// An IMAP4rev1 session sees the name in modified UTF-7.
 	r1 := e.raw()
@@ -144,36 +153,25 @@ func TestRecentRev1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// expect sends cmd and checks that the answer contains each of want, and none of
-	// the texts after a "!".
-	expect := func(r *raw, cmd string, want ...string) {
-		t.Helper()
-		got := r.cmd("%s", cmd)
-		for _, w := range want {
-			if absent, ok := strings.CutPrefix(w, "!"); ok && strings.Contains(got, absent) || !ok && !strings.Contains(got, w) {
-				t.Errorf("C: %s\nS: %s\nwant %q", cmd, got, w)
-			}
-		}
-	}
-	expect(a, "SELECT INBOX", "* 0 RECENT")
+	a.expect("SELECT INBOX", "* 0 RECENT")
 	deliver("new")
-	expect(a, "NOOP", "* 1 EXISTS", "* 1 RECENT")
-	expect(a, "FETCH 1 FLAGS", `\Recent`)
-	expect(a, "SEARCH NEW", "* SEARCH 1\r\n")
-	expect(b, "SELECT INBOX", "* 0 RECENT")
-	expect(b, "FETCH 1 FLAGS", `!\Recent`)
-	expect(b, "SEARCH RECENT", "* SEARCH\r\n")
+	a.expect("NOOP", "* 1 EXISTS", "* 1 RECENT")
+	a.expect("FETCH 1 FLAGS", `\Recent`)
+	a.expect("SEARCH NEW", "* SEARCH 1\r\n")
+	b.expect("SELECT INBOX", "* 0 RECENT")
+	b.expect("FETCH 1 FLAGS", `!\Recent`)
+	b.expect("SEARCH RECENT", "* SEARCH\r\n")
 
 	// Delivered while nobody has the folder selected: recent for a read-only session
 	// without being taken, then taken by the next read-write one.
 	a.cmd("UNSELECT")
 	b.cmd("UNSELECT")
 	deliver("while nobody looked")
-	expect(a, "STATUS INBOX (RECENT)", "RECENT 1)")
-	expect(a, "EXAMINE INBOX", "* 1 RECENT")
-	expect(a, "FETCH 2 FLAGS", `\Recent`)
-	expect(b, "SELECT INBOX", "* 1 RECENT")
-	expect(a, "STATUS INBOX (RECENT)", "RECENT 0)")
+	a.expect("STATUS INBOX (RECENT)", "RECENT 1)")
+	a.expect("EXAMINE INBOX", "* 1 RECENT")
+	a.expect("FETCH 2 FLAGS", `\Recent`)
+	b.expect("SELECT INBOX", "* 1 RECENT")
+	a.expect("STATUS INBOX (RECENT)", "RECENT 0)")
 	b.cmd("UNSELECT")
 	a.cmd("UNSELECT")
 
@@ -182,10 +180,10 @@ func TestRecentRev1(t *testing.T) {
 	deliver("before the restart")
 	other := dialRaw(t, e.secondServer(func(*Options) {}))
 	other.cmd(login)
-	expect(other, "SELECT INBOX", "* 1 RECENT")
-	expect(other, "FETCH 1:* FLAGS", "* 1 FETCH (FLAGS ())", "* 2 FETCH (FLAGS ())", "* 3 FETCH (FLAGS (\\Recent))")
+	other.expect("SELECT INBOX", "* 1 RECENT")
+	other.expect("FETCH 1:* FLAGS", "* 1 FETCH (FLAGS ())", "* 2 FETCH (FLAGS ())", "* 3 FETCH (FLAGS (\\Recent))")
 	other.cmd("UNSELECT") // the claim is written when the folder's last session leaves
-	expect(a, "SELECT INBOX", "* 0 RECENT")
+	a.expect("SELECT INBOX", "* 0 RECENT")
 }
 
 // Sequence numbers stay in the client's view while an EXPUNGE is pending for it
@@ -242,17 +240,11 @@ func TestSelectFirstUnseen(t *testing.T) {
 	for _, r := range []*raw{r1, r2} {
 		r.cmd(`LOGIN alice@example.org "` + testPassword + `"`)
 	}
-	if got := r1.cmd("SELECT INBOX"); !strings.Contains(got, "* OK [UNSEEN 3]") {
-		t.Errorf("rev1 SELECT: %s", got)
-	}
+	r1.expect("SELECT INBOX", "* OK [UNSEEN 3]")
 	r2.cmd("ENABLE IMAP4rev2")
-	if got := r2.cmd("SELECT INBOX"); strings.Contains(got, "UNSEEN") {
-		t.Errorf("rev2 SELECT: %s", got)
-	}
+	r2.expect("SELECT INBOX", "!UNSEEN")
 	r1.cmd("STORE 1:* +FLAGS.SILENT (\\Seen)")
-	if got := r1.cmd("SELECT INBOX"); strings.Contains(got, "UNSEEN") {
-		t.Errorf("rev1 SELECT with everything seen: %s", got)
-	}
+	r1.expect("SELECT INBOX", "!UNSEEN") // everything seen
 }
 
 // SENTON/SENTBEFORE/SENTSINCE compare the Date: header's date as written, whatever
@@ -282,8 +274,6 @@ func TestSearchSentDateAsWritten(t *testing.T) {
 		{"SENTON 1-Jan-1970", "* SEARCH 3\r\n"},
 		{"OR SENTON 3-Mar-2026 SENTON 1-Jan-1970", "* SEARCH 1 3\r\n"},
 	} {
-		if got := r.cmd("SEARCH %s", c.search); !strings.Contains(got, c.want) {
-			t.Errorf("SEARCH %s: %s, want %q", c.search, got, c.want)
-		}
+		r.expect("SEARCH "+c.search, c.want)
 	}
 }

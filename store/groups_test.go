@@ -11,21 +11,8 @@ import (
 
 func openGroupStore(t *testing.T) (*store.Store, context.Context) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.AddDomain(ctx, "example.org"); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range []string{"ann@example.org", "bob@example.org"} {
-		if _, err := st.CreateAccount(ctx, store.NewAccount{Email: e}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return st, ctx
+	st, _ := storeWithAccounts(t, "ann@example.org", "bob@example.org")
+	return st, context.Background()
 }
 
 // TestGroupAddressCollisions: a group cannot take an account's or alias's address, and

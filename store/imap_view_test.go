@@ -64,9 +64,9 @@ func TestIMAPViewHelpers(t *testing.T) {
 	}
 }
 
-// twoAccounts opens a store with accounts a@ and b@example.org, closed when the test
-// ends, and returns their principals and a@'s Inbox.
-func twoAccounts(t *testing.T) (*store.Store, store.Principal, store.Principal, store.Folder) {
+// storeWithAccounts opens a store in a temp dir, closed when the test ends, with the
+// domain example.org and an account for each address, and returns their principals.
+func storeWithAccounts(t *testing.T, emails ...string) (*store.Store, []store.Principal) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{Dir: t.TempDir()})
@@ -78,14 +78,21 @@ func twoAccounts(t *testing.T) (*store.Store, store.Principal, store.Principal, 
 		t.Fatal(err)
 	}
 	var ps []store.Principal
-	for _, email := range []string{"a@example.org", "b@example.org"} {
-		acct, err := st.CreateAccount(ctx, store.NewAccount{Email: email, PasswordHash: "x"})
+	for _, email := range emails {
+		acct, err := st.CreateAccount(ctx, store.NewAccount{Email: email})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ps = append(ps, store.Principal{AccountID: acct.ID})
 	}
-	inbox, err := st.FolderByRole(ctx, ps[0], store.RoleInbox)
+	return st, ps
+}
+
+// twoAccounts is storeWithAccounts with a@ and b@example.org, and a@'s Inbox.
+func twoAccounts(t *testing.T) (*store.Store, store.Principal, store.Principal, store.Folder) {
+	t.Helper()
+	st, ps := storeWithAccounts(t, "a@example.org", "b@example.org")
+	inbox, err := st.FolderByRole(context.Background(), ps[0], store.RoleInbox)
 	if err != nil {
 		t.Fatal(err)
 	}
