@@ -259,6 +259,7 @@ type candidate struct {
 	blob    store.Blob
 	header  []byte
 	text    *string
+	sent    *time.Time // sentDate, once read (NOT and OR may ask again)
 	loadErr bool
 }
 
@@ -412,6 +413,9 @@ func dayOf(t time.Time) time.Time {
 // 6.4.4 compares "disregarding time and timezone"; without a Date: header, or one that
 // parses, the epoch, as Dovecot answers (the RFC leaves it open).
 func (m *candidate) sentDate() time.Time {
+	if m.sent != nil {
+		return *m.sent
+	}
 	d := m.it.SentDate // the instant, in UTC: only when the envelope is not at hand
 	if m.parsed != nil {
 		d = m.parsed.Envelope.Date
@@ -421,8 +425,9 @@ func (m *candidate) sentDate() time.Time {
 		}
 	}
 	if d.IsZero() {
-		return time.Unix(0, 0).UTC()
+		d = time.Unix(0, 0).UTC()
 	}
+	m.sent = &d
 	return d
 }
 
